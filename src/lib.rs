@@ -1,0 +1,15 @@
+//! canary-report: turns the record of an online index change canary into its
+//! outcome report, decided by explicit rules.
+//!
+//! The data flows one way: [`ingest`] (the only reader of files) → [`model`]
+//! → [`stats`] → [`analysis`] → [`classify`] → [`rules`] → [`report`] (strings)
+//! → one writer.
+
+pub mod analysis;
+pub mod classify;
+pub mod error;
+pub mod ingest;
+pub mod model;
+pub mod rules;
+pub mod stats;
+pub mod thresholds;

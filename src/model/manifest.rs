@@ -1,0 +1,289 @@
+//! `manifest.json`: what the canary was meant to do, and what it did.
+
+use super::phase::Phase;
+use chrono::{DateTime, Utc};
+use schemas_default::*;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The run manifest. Only `run_id`, `scope.actual`, `target` and `plan.start`
+/// are required; everything a person fills in later is optional and shows as
+/// missing in the report until it is there.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// Version of this format; 1.
+    #[serde(default = "one")]
+    pub schema_version: u32,
+    /// e.g. `CANARY-EXEC-V1-001`.
+    pub run_id: String,
+    /// The Canary Lead.
+    #[serde(default)]
+    pub lead: Option<String>,
+    #[serde(default)]
+    pub team: Vec<TeamMember>,
+    pub scope: Scope,
+    pub target: Target,
+    /// The DDL as planned; the executed statement is taken from the events.
+    #[serde(default)]
+    pub ddl: Option<String>,
+    pub plan: Plan,
+    /// Offset shown in the report, e.g. `+07:00` (the template's UTC+7).
+    #[serde(default = "default_tz")]
+    pub display_timezone: String,
+    /// The server's `max_connections`; active-connection bounds are a share of it.
+    #[serde(default)]
+    pub max_connections: Option<u64>,
+    /// The parts of the report only a person can write.
+    #[serde(default)]
+    pub human: HumanInput,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TeamMember {
+    pub name: String,
+    /// DBA, SRE, Developer, ...
+    pub role: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Scope {
+    #[serde(default)]
+    pub planned: PlannedScope,
+    pub actual: ActualScope,
+}
+
+/// The template's "Planned" column; its defaults are the template's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlannedScope {
+    #[serde(default = "planned_tenant")]
+    pub tenant: String,
+    #[serde(default = "planned_connection")]
+    pub connection: String,
+    #[serde(default = "planned_table")]
+    pub table: String,
+    #[serde(default = "planned_operation")]
+    pub operation: String,
+    #[serde(default = "planned_window")]
+    pub time_window: String,
+}
+
+impl Default for PlannedScope {
+    fn default() -> Self {
+        PlannedScope {
+            tenant: planned_tenant(),
+            connection: planned_connection(),
+            table: planned_table(),
+            operation: planned_operation(),
+            time_window: planned_window(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActualScope {
+    pub tenant: String,
+    pub connection: String,
+    pub database: String,
+    pub table: String,
+    /// `ADD_INDEX`.
+    pub operation: String,
+    /// The time window as it ran; filled from the events when absent.
+    #[serde(default)]
+    pub window_start: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub window_end: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    /// InnoDB, MyISAM, ...
+    #[serde(default)]
+    pub engine: Option<String>,
+    #[serde(default)]
+    pub rows: Option<u64>,
+    #[serde(default)]
+    pub data_size_bytes: Option<u64>,
+    pub index_name: String,
+    pub columns: Vec<String>,
+    /// Expected index type; BTREE unless said otherwise.
+    #[serde(default = "btree")]
+    pub index_type: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Plan {
+    /// T+0: when the pre-check was planned to start.
+    pub start: DateTime<Utc>,
+    /// Planned phases; the template's plan when absent.
+    #[serde(default = "PlannedPhase::template_plan")]
+    pub phases: Vec<PlannedPhase>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlannedPhase {
+    pub phase: Phase,
+    /// Minutes after T+0.
+    pub offset_min: f64,
+    pub duration_min: f64,
+}
+
+impl PlannedPhase {
+    /// The template's plan: Pre-check T+0, Team Readiness T+30m, Baseline T+45m,
+    /// Execute T+50m, Monitoring T+55m, After Metrics T+115m, Result Analysis T+120m.
+    pub fn template_plan() -> Vec<PlannedPhase> {
+        use Phase::*;
+        [
+            (Precheck, 0.0, 30.0),
+            (Readiness, 30.0, 15.0),
+            (Baseline, 45.0, 5.0),
+            (Execute, 50.0, 5.0),
+            (Monitoring, 55.0, 60.0),
+            (After, 115.0, 5.0),
+            (Analysis, 120.0, 30.0),
+        ]
+        .into_iter()
+        .map(|(phase, offset_min, duration_min)| PlannedPhase {
+            phase,
+            offset_min,
+            duration_min,
+        })
+        .collect()
+    }
+}
+
+/// What people write: sign-off, conditions, blockers, lessons, links.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HumanInput {
+    #[serde(default)]
+    pub sign_off: Vec<SignOff>,
+    /// Conditions of an approval, added to those the analysis derives.
+    #[serde(default)]
+    pub conditions: Vec<Condition>,
+    /// Blockers, added to those the rules derive.
+    #[serde(default)]
+    pub blockers: Vec<Blocker>,
+    #[serde(default)]
+    pub lessons: Vec<Lesson>,
+    #[serde(default)]
+    pub dashboards: Vec<Link>,
+    #[serde(default)]
+    pub related_documents: Vec<Link>,
+    #[serde(default)]
+    pub incident_notes: Option<String>,
+    #[serde(default)]
+    pub performance_notes: Option<String>,
+    #[serde(default)]
+    pub final_notes: Option<String>,
+    /// Draft, Under Review or Final.
+    #[serde(default)]
+    pub report_status: Option<ReportStatus>,
+    #[serde(default)]
+    pub report_author: Option<String>,
+    #[serde(default)]
+    pub report_date: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum ReportStatus {
+    Draft,
+    #[serde(rename = "Under Review")]
+    UnderReview,
+    Final,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignOff {
+    /// Canary Lead, DBA, Tech Lead.
+    pub role: String,
+    pub name: String,
+    #[serde(default)]
+    pub date: Option<String>,
+    #[serde(default)]
+    pub approved: bool,
+    #[serde(default)]
+    pub notes: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Condition {
+    pub condition: String,
+    #[serde(default)]
+    pub owner: Option<String>,
+    #[serde(default)]
+    pub due: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Blocker {
+    pub blocker: String,
+    /// Critical or High.
+    #[serde(default = "high")]
+    pub severity: String,
+    #[serde(default)]
+    pub owner: Option<String>,
+    #[serde(default)]
+    pub target: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Lesson {
+    pub what_happened: String,
+    #[serde(default)]
+    pub impact: Option<String>,
+    #[serde(default)]
+    pub root_cause: Option<String>,
+    #[serde(default)]
+    pub action_item: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Link {
+    pub name: String,
+    pub url: String,
+    #[serde(default)]
+    pub notes: Option<String>,
+}
+
+mod schemas_default {
+    pub fn one() -> u32 {
+        1
+    }
+    pub fn default_tz() -> String {
+        "+07:00".into()
+    }
+    pub fn planned_tenant() -> String {
+        "1 tenant".into()
+    }
+    pub fn planned_connection() -> String {
+        "1 connection".into()
+    }
+    pub fn planned_table() -> String {
+        "1 table".into()
+    }
+    pub fn planned_operation() -> String {
+        "ADD_INDEX".into()
+    }
+    pub fn planned_window() -> String {
+        "Off-peak".into()
+    }
+    pub fn btree() -> String {
+        "BTREE".into()
+    }
+    pub fn high() -> String {
+        "High".into()
+    }
+}

@@ -1,0 +1,324 @@
+//! Bounds for the twenty metrics and the decision rules' settings.
+//!
+//! The defaults are the template's (section 3); a TOML file given with
+//! `--thresholds` overrides any part of them, field by field.
+
+use crate::error::InputError;
+use crate::model::MetricId;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// How a metric's value is compared with its bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BoundKind {
+    /// Breach when the value is above the bound.
+    Above,
+    /// Breach when the value is below the bound (lower is worse).
+    Below,
+    /// Breach when the value rises more than the bound, in percent, over the baseline.
+    IncreasePct,
+    /// Breach when the value falls more than the bound, in percent, under the baseline.
+    DecreasePct,
+    /// Breach when the value is above the bound, in percent of `max_connections`.
+    AbovePctOfMaxConnections,
+    /// No bound: the metric is reported, never judged.
+    None,
+}
+
+/// Which statistic of a window stands for the window in the tables and against
+/// the bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Statistic {
+    Mean,
+    Min,
+    Max,
+    P50,
+    P95,
+    P99,
+    Sum,
+    Count,
+}
+
+/// The bounds of one metric.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct MetricThreshold {
+    pub kind: BoundKind,
+    pub warning: Option<f64>,
+    pub critical: Option<f64>,
+    pub statistic: Statistic,
+    /// How long a breach must last to count on its own, in seconds.
+    pub sustained_for_s: f64,
+}
+
+/// Settings of the decision rules (template 7.2).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RuleSettings {
+    /// The post phase's latency may be at most this much worse than the baseline, in percent.
+    pub max_post_latency_degradation_pct: f64,
+    /// Rules by name that are switched off (they are still evaluated and shown).
+    pub disabled: Vec<String>,
+    /// Treat each WARNING metric as a blocker rather than a condition.
+    pub warnings_block: bool,
+}
+
+/// The whole set of bounds and settings in force for one build.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Thresholds {
+    /// Width of the windows that raw latency samples are summarised over for
+    /// the sustained-breach check and the charts, in seconds.
+    pub rolling_window_s: f64,
+    pub rules: RuleSettings,
+    pub metrics: BTreeMap<MetricId, MetricThreshold>,
+}
+
+const DEFAULT_SUSTAINED_S: f64 = 60.0;
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        use BoundKind::*;
+        use MetricId::*;
+        use Statistic::*;
+        let bound = |kind, warning: Option<f64>, critical: Option<f64>, statistic| MetricThreshold {
+            kind,
+            warning,
+            critical,
+            statistic,
+            sustained_for_s: DEFAULT_SUSTAINED_S,
+        };
+        let table: [(MetricId, MetricThreshold); 20] = [
+            (CpuUsagePct, bound(Above, Some(70.0), Some(85.0), Mean)),
+            (MemoryUsagePct, bound(Above, Some(80.0), Some(90.0), Mean)),
+            (DiskReadMbS, bound(Above, Some(100.0), Some(200.0), Mean)),
+            (DiskWriteMbS, bound(Above, Some(50.0), Some(100.0), Mean)),
+            (NetworkLatencyMs, bound(Above, Some(50.0), Some(100.0), Mean)),
+            (
+                ActiveConnections,
+                bound(AbovePctOfMaxConnections, Some(80.0), Some(90.0), Mean),
+            ),
+            (QueryLatencyP50Ms, bound(IncreasePct, Some(20.0), Some(50.0), P50)),
+            (QueryLatencyP99Ms, bound(IncreasePct, Some(30.0), Some(100.0), P99)),
+            (LockWaitTimeS, bound(Above, Some(1.0), Some(5.0), Mean)),
+            (TableLocksWaited, bound(None, Option::None, Option::None, Sum)),
+            (ReplicationLagS, bound(Above, Some(30.0), Some(60.0), Mean)),
+            (BufferPoolHitRatePct, bound(Below, Some(95.0), Some(90.0), Mean)),
+            (ThreadsRunning, bound(Above, Some(50.0), Some(100.0), Mean)),
+            (ErrorRatePct, bound(Above, Some(0.1), Some(1.0), Mean)),
+            (RequestLatencyP50Ms, bound(IncreasePct, Some(20.0), Some(50.0), P50)),
+            (RequestLatencyP99Ms, bound(IncreasePct, Some(30.0), Some(100.0), P99)),
+            (ThroughputRps, bound(DecreasePct, Some(20.0), Some(50.0), Mean)),
+            (KillSwitchCheckCount, bound(None, Option::None, Option::None, Count)),
+            (KillSwitchApiResponseMs, bound(Above, Some(500.0), Some(2000.0), Max)),
+            (
+                KillSwitchApiAvailabilityPct,
+                bound(Below, Some(99.9), Some(99.0), Mean),
+            ),
+        ];
+        Thresholds {
+            rolling_window_s: 10.0,
+            rules: RuleSettings {
+                max_post_latency_degradation_pct: 10.0,
+                disabled: Vec::new(),
+                warnings_block: false,
+            },
+            metrics: table.into_iter().collect(),
+        }
+    }
+}
+
+impl Thresholds {
+    pub fn for_metric(&self, metric: MetricId) -> &MetricThreshold {
+        // Every metric has an entry: the defaults fill all twenty and overrides only replace.
+        &self.metrics[&metric]
+    }
+
+    /// The defaults with the overrides of a TOML file applied.
+    pub fn from_toml_file(path: &Path) -> Result<Thresholds, InputError> {
+        let text = std::fs::read_to_string(path).map_err(|source| InputError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_toml_str(&text).map_err(|message| InputError::Invalid {
+            path: path.to_path_buf(),
+            line: None,
+            field: None,
+            message,
+        })
+    }
+
+    /// Parses overrides; errors name the line and the key path.
+    pub fn from_toml_str(text: &str) -> Result<Thresholds, String> {
+        let de = toml::Deserializer::parse(text).map_err(|e| e.to_string())?;
+        let overrides: ThresholdsFile =
+            serde_path_to_error::deserialize(de).map_err(|e| {
+                let path = e.path().to_string();
+                let inner = e.into_inner();
+                format!("at `{path}`: {}", inner.message().trim())
+            })?;
+        let mut t = Thresholds::default();
+        overrides.apply_to(&mut t)?;
+        Ok(t)
+    }
+}
+
+/// The shape of a `--thresholds` file: every field optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ThresholdsFile {
+    #[serde(default)]
+    defaults: Option<DefaultsOverride>,
+    #[serde(default)]
+    rules: Option<RulesOverride>,
+    #[serde(default)]
+    metrics: BTreeMap<String, MetricOverride>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DefaultsOverride {
+    sustained_for_s: Option<f64>,
+    rolling_window_s: Option<f64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RulesOverride {
+    max_post_latency_degradation_pct: Option<f64>,
+    disabled: Option<Vec<String>>,
+    warnings_block: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MetricOverride {
+    kind: Option<BoundKind>,
+    warning: Option<f64>,
+    critical: Option<f64>,
+    statistic: Option<Statistic>,
+    sustained_for_s: Option<f64>,
+}
+
+fn check_finite(name: &str, v: f64) -> Result<f64, String> {
+    if v.is_finite() {
+        Ok(v)
+    } else {
+        Err(format!("at `{name}`: must be a finite number, found {v}"))
+    }
+}
+
+impl ThresholdsFile {
+    fn apply_to(self, t: &mut Thresholds) -> Result<(), String> {
+        if let Some(d) = self.defaults {
+            if let Some(s) = d.sustained_for_s {
+                let s = check_finite("defaults.sustained_for_s", s)?;
+                for m in t.metrics.values_mut() {
+                    m.sustained_for_s = s;
+                }
+            }
+            if let Some(w) = d.rolling_window_s {
+                let w = check_finite("defaults.rolling_window_s", w)?;
+                if w <= 0.0 {
+                    return Err("at `defaults.rolling_window_s`: must be above 0".into());
+                }
+                t.rolling_window_s = w;
+            }
+        }
+        if let Some(r) = self.rules {
+            if let Some(v) = r.max_post_latency_degradation_pct {
+                t.rules.max_post_latency_degradation_pct =
+                    check_finite("rules.max_post_latency_degradation_pct", v)?;
+            }
+            if let Some(d) = r.disabled {
+                for name in &d {
+                    if crate::rules::RuleId::from_key(name).is_none() {
+                        return Err(format!(
+                            "at `rules.disabled`: unknown rule `{name}`; rules are {}",
+                            crate::rules::RuleId::ALL
+                                .iter()
+                                .map(|r| r.key())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ));
+                    }
+                }
+                t.rules.disabled = d;
+            }
+            if let Some(w) = r.warnings_block {
+                t.rules.warnings_block = w;
+            }
+        }
+        for (name, o) in self.metrics {
+            let id: MetricId = name.parse().map_err(|_| {
+                format!(
+                    "at `metrics.{name}`: unknown metric; metrics are {}",
+                    MetricId::ALL.map(|m| m.key()).join(", ")
+                )
+            })?;
+            let m = t.metrics.get_mut(&id).expect("defaults hold every metric");
+            if let Some(k) = o.kind {
+                m.kind = k;
+            }
+            if let Some(w) = o.warning {
+                m.warning = Some(check_finite(&format!("metrics.{name}.warning"), w)?);
+            }
+            if let Some(c) = o.critical {
+                m.critical = Some(check_finite(&format!("metrics.{name}.critical"), c)?);
+            }
+            if let Some(s) = o.statistic {
+                m.statistic = s;
+            }
+            if let Some(s) = o.sustained_for_s {
+                m.sustained_for_s = check_finite(&format!("metrics.{name}.sustained_for_s"), s)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_templates_bounds() {
+        let t = Thresholds::default();
+        let cpu = t.for_metric(MetricId::CpuUsagePct);
+        assert_eq!((cpu.warning, cpu.critical), (Some(70.0), Some(85.0)));
+        let hit = t.for_metric(MetricId::BufferPoolHitRatePct);
+        assert_eq!(hit.kind, BoundKind::Below);
+        assert_eq!((hit.warning, hit.critical), (Some(95.0), Some(90.0)));
+        let p99 = t.for_metric(MetricId::QueryLatencyP99Ms);
+        assert_eq!(p99.kind, BoundKind::IncreasePct);
+        assert_eq!((p99.warning, p99.critical), (Some(30.0), Some(100.0)));
+        let tput = t.for_metric(MetricId::ThroughputRps);
+        assert_eq!(tput.kind, BoundKind::DecreasePct);
+        assert_eq!(t.for_metric(MetricId::TableLocksWaited).kind, BoundKind::None);
+        assert_eq!(t.rules.max_post_latency_degradation_pct, 10.0);
+        assert_eq!(t.metrics.len(), 20);
+    }
+
+    #[test]
+    fn overrides_replace_only_what_they_name() {
+        let t = Thresholds::from_toml_str(
+            "[defaults]\nsustained_for_s = 30\n[metrics.cpu_usage_pct]\nwarning = 40\n",
+        )
+        .unwrap();
+        let cpu = t.for_metric(MetricId::CpuUsagePct);
+        assert_eq!((cpu.warning, cpu.critical), (Some(40.0), Some(85.0)));
+        assert_eq!(cpu.sustained_for_s, 30.0);
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let e = Thresholds::from_toml_str("[metrics.cpu_usage]\nwarning = 1\n").unwrap_err();
+        assert!(e.contains("metrics.cpu_usage"), "{e}");
+        let e = Thresholds::from_toml_str("[metrics.cpu_usage_pct]\nwarnin = 1\n").unwrap_err();
+        assert!(e.contains("warnin"), "{e}");
+        let e = Thresholds::from_toml_str("[metrics.cpu_usage_pct]\nwarning = 'high'\n")
+            .unwrap_err();
+        assert!(e.contains("metrics.cpu_usage_pct.warning"), "{e}");
+    }
+}
