@@ -1,1 +1,482 @@
-//! (being written)
+//! From a run's raw data to numbers: the phase timeline, the three comparison
+//! windows, and each metric's statistics per window.
+
+use crate::model::{
+    Event, EventRecord, InputMetric, Manifest, MetricId, Phase, PhaseStatus, RawLatency, RunData,
+    Sample, UnixSeconds, Window,
+};
+use crate::stats::{self, Summary};
+use crate::thresholds::Thresholds;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A time span, start inclusive, end exclusive.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Span {
+    pub start: UnixSeconds,
+    pub end: UnixSeconds,
+}
+
+impl Span {
+    pub fn contains(&self, t: UnixSeconds) -> bool {
+        t >= self.start && t < self.end
+    }
+    pub fn duration_s(&self) -> f64 {
+        self.end - self.start
+    }
+}
+
+/// Where a phase's times come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeSource {
+    /// From `phase_start` / `phase_end` events.
+    Events,
+    /// Started in the events but never ended (the run stopped): ends at the
+    /// next phase or the last record.
+    Unfinished,
+    /// Not in the events: taken from the manifest's plan.
+    Plan,
+}
+
+/// One row of the timeline table: planned against actual.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PhaseTiming {
+    pub phase: Phase,
+    pub planned: Span,
+    pub actual: Option<Span>,
+    pub source: TimeSource,
+    /// `None` when the phase never ran.
+    pub status: Option<PhaseStatus>,
+}
+
+/// The three comparison windows.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Windows {
+    pub baseline: Option<Span>,
+    pub during: Option<Span>,
+    pub post: Option<Span>,
+    /// Whether the windows come from the execution log or only from the plan.
+    pub source: TimeSource,
+}
+
+impl Windows {
+    pub fn get(&self, w: Window) -> Option<Span> {
+        match w {
+            Window::Baseline => self.baseline,
+            Window::During => self.during,
+            Window::Post => self.post,
+        }
+    }
+
+    pub fn window_of(&self, t: UnixSeconds) -> Option<Window> {
+        Window::ALL
+            .into_iter()
+            .find(|w| self.get(*w).is_some_and(|s| s.contains(t)))
+    }
+}
+
+/// Where a metric's numbers come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DataSource {
+    /// A time series in `metrics/`.
+    Series,
+    /// Per-query or per-request samples in `metrics/`, summarised per window.
+    RawSamples,
+    /// Kill switch checks in `events.jsonl`.
+    Events,
+    /// Nothing recorded.
+    None,
+}
+
+/// One metric's numbers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct MetricAnalysis {
+    pub metric: MetricId,
+    pub source: DataSource,
+    pub baseline: Option<Summary>,
+    pub during: Option<Summary>,
+    pub post: Option<Summary>,
+    /// The series judged over time and drawn: the samples themselves, or for
+    /// raw samples the P50 or P99 of each rolling window.
+    #[serde(skip)]
+    pub timeline: Vec<Sample>,
+}
+
+impl MetricAnalysis {
+    pub fn summary(&self, w: Window) -> Option<&Summary> {
+        match w {
+            Window::Baseline => self.baseline.as_ref(),
+            Window::During => self.during.as_ref(),
+            Window::Post => self.post.as_ref(),
+        }
+    }
+}
+
+/// The numbers of a whole run, before any judgement.
+#[derive(Debug, Clone)]
+pub struct RunAnalysis {
+    pub phases: Vec<PhaseTiming>,
+    pub windows: Windows,
+    pub metrics: Vec<MetricAnalysis>,
+    /// First and last record of the run (events and samples).
+    pub extent: Option<Span>,
+}
+
+/// Planned span of a phase from the manifest.
+fn planned_spans(manifest: &Manifest) -> BTreeMap<Phase, Span> {
+    let t0 = manifest.plan.start.timestamp_micros() as f64 / 1e6;
+    manifest
+        .plan
+        .phases
+        .iter()
+        .map(|p| {
+            let start = t0 + p.offset_min * 60.0;
+            (
+                p.phase,
+                Span {
+                    start,
+                    end: start + p.duration_min * 60.0,
+                },
+            )
+        })
+        .collect()
+}
+
+pub fn unix(ts: &chrono::DateTime<chrono::Utc>) -> UnixSeconds {
+    ts.timestamp_micros() as f64 / 1e6
+}
+
+/// Actual phase times from the log; an unfinished phase ends where the next
+/// begins, or at the last record.
+pub fn phase_timings(
+    manifest: &Manifest,
+    events: &[EventRecord],
+    last_record: Option<UnixSeconds>,
+) -> Vec<PhaseTiming> {
+    let planned = planned_spans(manifest);
+    let mut starts: BTreeMap<Phase, UnixSeconds> = BTreeMap::new();
+    let mut ends: BTreeMap<Phase, (UnixSeconds, PhaseStatus)> = BTreeMap::new();
+    for e in events {
+        match &e.event {
+            Event::PhaseStart { phase } => {
+                starts.entry(*phase).or_insert(unix(&e.ts));
+            }
+            Event::PhaseEnd { phase, status } => {
+                ends.insert(*phase, (unix(&e.ts), *status));
+            }
+            _ => {}
+        }
+    }
+    let next_start = |after: UnixSeconds| {
+        starts
+            .values()
+            .copied()
+            .filter(|s| *s > after)
+            .fold(None, |m: Option<f64>, s| Some(m.map_or(s, |m| m.min(s))))
+    };
+    Phase::ALL
+        .into_iter()
+        .filter_map(|phase| {
+            let plan = planned.get(&phase).copied();
+            let (actual, source, status) = match (starts.get(&phase), ends.get(&phase)) {
+                (Some(&s), Some(&(e, st))) => (
+                    Some(Span { start: s, end: e }),
+                    TimeSource::Events,
+                    Some(st),
+                ),
+                (Some(&s), None) => {
+                    let end = next_start(s).or(last_record).unwrap_or(s).max(s);
+                    (
+                        Some(Span { start: s, end }),
+                        TimeSource::Unfinished,
+                        Some(PhaseStatus::Aborted),
+                    )
+                }
+                (None, Some(&(e, st))) => (
+                    Some(Span { start: e, end: e }),
+                    TimeSource::Events,
+                    Some(st),
+                ),
+                (None, None) => (None, TimeSource::Plan, None),
+            };
+            // A phase neither planned nor run (e.g. verification without a plan entry) is left out.
+            let planned = plan.or(actual)?;
+            Some(PhaseTiming {
+                phase,
+                planned,
+                actual,
+                source,
+                status,
+            })
+        })
+        .collect()
+}
+
+/// The comparison windows: baseline is the baseline phase; during is the DDL
+/// (its phase, or its ddl_start/ddl_end events); post runs from the DDL's end to
+/// the end of the after phase (verification, monitoring and after metrics).
+/// A DDL that never ended runs to `last_record`.
+pub fn windows(
+    phases: &[PhaseTiming],
+    events: &[EventRecord],
+    last_record: Option<UnixSeconds>,
+) -> Windows {
+    let get = |p: Phase| phases.iter().find(|t| t.phase == p);
+    let from_log = phases.iter().any(|t| t.actual.is_some());
+    let span_of = |p: Phase| get(p).and_then(|t| if from_log { t.actual } else { Some(t.planned) });
+    let ddl_start = events
+        .iter()
+        .find_map(|e| matches!(e.event, Event::DdlStart { .. }).then(|| unix(&e.ts)));
+    let ddl_end = events
+        .iter()
+        .find_map(|e| matches!(e.event, Event::DdlEnd { .. }).then(|| unix(&e.ts)));
+
+    let baseline = span_of(Phase::Baseline);
+    let during = match (span_of(Phase::Execute), ddl_start, ddl_end) {
+        (_, Some(s), Some(e)) => Some(Span { start: s, end: e }),
+        (Some(span), _, _) => Some(span),
+        (None, Some(s), None) => Some(Span {
+            start: s,
+            // Just past the last record, so that the last sample counts.
+            end: last_record.map_or(s, |l| l.max(s)) + 1e-6,
+        }),
+        _ => None,
+    };
+    let post_end = [Phase::After, Phase::Monitoring, Phase::Verification]
+        .into_iter()
+        .find_map(|p| span_of(p).map(|s| s.end));
+    let post = match (during, post_end) {
+        (Some(d), Some(end)) if end > d.end => Some(Span { start: d.end, end }),
+        _ => None,
+    };
+    Windows {
+        baseline,
+        during,
+        post,
+        source: if from_log {
+            TimeSource::Events
+        } else {
+            TimeSource::Plan
+        },
+    }
+}
+
+fn summarize_in(samples: &[Sample], span: Option<Span>) -> Option<Summary> {
+    let span = span?;
+    let mut values: Vec<f64> = samples
+        .iter()
+        .filter(|s| span.contains(s.t))
+        .map(|s| s.v)
+        .collect();
+    stats::summarize(&mut values)
+}
+
+/// P-quantile of each rolling (tumbling) window of raw samples, stamped at the
+/// window's start. Samples must be sorted by time.
+pub fn rolling_quantile(samples: &[Sample], window_s: f64, q: f64) -> Vec<Sample> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    let mut buf = Vec::new();
+    while i < samples.len() {
+        let start = (samples[i].t / window_s).floor() * window_s;
+        buf.clear();
+        while i < samples.len() && samples[i].t < start + window_s {
+            buf.push(samples[i].v);
+            i += 1;
+        }
+        buf.sort_unstable_by(f64::total_cmp);
+        if let Some(v) = stats::quantile_sorted(&buf, q) {
+            out.push(Sample { t: start, v });
+        }
+    }
+    out
+}
+
+/// Kill switch metrics as samples, from the log's checks.
+fn kill_switch_samples(events: &[EventRecord], metric: MetricId) -> Vec<Sample> {
+    events
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::KillSwitchCheck {
+                response_ms,
+                global,
+                connection,
+                ..
+            } => {
+                let t = unix(&e.ts);
+                let answered = response_ms.is_some()
+                    && *global != crate::model::SwitchState::Unknown
+                    && *connection != crate::model::SwitchState::Unknown;
+                match metric {
+                    MetricId::KillSwitchCheckCount => Some(Sample { t, v: 1.0 }),
+                    MetricId::KillSwitchApiResponseMs => response_ms.map(|v| Sample { t, v }),
+                    MetricId::KillSwitchApiAvailabilityPct => Some(Sample {
+                        t,
+                        v: if answered { 100.0 } else { 0.0 },
+                    }),
+                    _ => None,
+                }
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Computes every metric's statistics per window.
+pub fn analyze(run: &RunData, thresholds: &Thresholds) -> RunAnalysis {
+    let extent = run_extent(run);
+    let phases = phase_timings(&run.manifest, &run.events, extent.map(|e| e.end));
+    let windows = windows(&phases, &run.events, extent.map(|e| e.end));
+
+    let raw_feeding = |m: MetricId| {
+        RawLatency::ALL.into_iter().find_map(|r| {
+            let (p50, p99) = r.metrics();
+            if m == p50 {
+                Some((r, 0.50))
+            } else if m == p99 {
+                Some((r, 0.99))
+            } else {
+                None
+            }
+        })
+    };
+
+    let metrics = MetricId::ALL
+        .into_iter()
+        .map(|metric| {
+            // Event-derived metrics: the window before the DDL counts as "before",
+            // since the pre-execution check usually comes before the baseline phase.
+            if metric.is_derived_from_events() {
+                let samples = kill_switch_samples(&run.events, metric);
+                // Likewise every check after the DDL, the final one included, counts as "post".
+                let before = windows.during.map(|d| Span {
+                    start: f64::MIN,
+                    end: d.start,
+                });
+                let after = windows.post.map(|p| Span {
+                    start: p.start,
+                    end: f64::MAX,
+                });
+                return MetricAnalysis {
+                    metric,
+                    source: if samples.is_empty() {
+                        DataSource::None
+                    } else {
+                        DataSource::Events
+                    },
+                    baseline: summarize_in(&samples, before.or(windows.baseline)),
+                    during: summarize_in(&samples, windows.during),
+                    post: summarize_in(&samples, after),
+                    timeline: samples,
+                };
+            }
+            // Raw per-query samples feed P50 and P99 metrics; a series of the
+            // metric itself, if also given, wins.
+            if let Some(series) = run.series.get(&InputMetric::Series(metric)) {
+                return MetricAnalysis {
+                    metric,
+                    source: DataSource::Series,
+                    baseline: summarize_in(series, windows.baseline),
+                    during: summarize_in(series, windows.during),
+                    post: summarize_in(series, windows.post),
+                    timeline: series.clone(),
+                };
+            }
+            if let Some((raw, q)) = raw_feeding(metric)
+                && let Some(samples) = run.series.get(&InputMetric::Raw(raw))
+            {
+                return MetricAnalysis {
+                    metric,
+                    source: DataSource::RawSamples,
+                    baseline: summarize_in(samples, windows.baseline),
+                    during: summarize_in(samples, windows.during),
+                    post: summarize_in(samples, windows.post),
+                    timeline: rolling_quantile(samples, thresholds.rolling_window_s, q),
+                };
+            }
+            MetricAnalysis {
+                metric,
+                source: DataSource::None,
+                baseline: None,
+                during: None,
+                post: None,
+                timeline: Vec::new(),
+            }
+        })
+        .collect();
+
+    RunAnalysis {
+        phases,
+        windows,
+        metrics,
+        extent,
+    }
+}
+
+/// First and last timestamp of anything recorded.
+fn run_extent(run: &RunData) -> Option<Span> {
+    let mut lo = f64::INFINITY;
+    let mut hi = f64::NEG_INFINITY;
+    for e in &run.events {
+        let t = unix(&e.ts);
+        lo = lo.min(t);
+        hi = hi.max(t);
+    }
+    for s in run.series.values() {
+        if let (Some(a), Some(b)) = (s.first(), s.last()) {
+            lo = lo.min(a.t);
+            hi = hi.max(b.t);
+        }
+    }
+    (lo <= hi).then_some(Span { start: lo, end: hi })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(t: f64, v: f64) -> Sample {
+        Sample { t, v }
+    }
+
+    #[test]
+    fn rolling_quantile_summarises_each_window() {
+        let samples = [
+            s(0.0, 1.0),
+            s(1.0, 3.0),
+            s(10.0, 10.0),
+            s(25.0, 4.0),
+            s(29.9, 8.0),
+        ];
+        let p50 = rolling_quantile(&samples, 10.0, 0.5);
+        assert_eq!(p50, vec![s(0.0, 2.0), s(10.0, 10.0), s(20.0, 6.0)]);
+    }
+
+    #[test]
+    fn summaries_take_only_samples_inside_the_window() {
+        let samples = [s(0.0, 1.0), s(5.0, 2.0), s(10.0, 100.0)];
+        let sum = summarize_in(
+            &samples,
+            Some(Span {
+                start: 0.0,
+                end: 10.0,
+            }),
+        )
+        .unwrap();
+        assert_eq!((sum.count, sum.max), (2, 2.0));
+        assert!(
+            summarize_in(
+                &samples,
+                Some(Span {
+                    start: 20.0,
+                    end: 30.0
+                })
+            )
+            .is_none()
+        );
+        assert!(summarize_in(&samples, None).is_none());
+    }
+}

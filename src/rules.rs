@@ -39,3 +39,764 @@ impl RuleId {
         RuleId::ALL.into_iter().find(|r| r.key() == key)
     }
 }
+
+use crate::classify::{MetricVerdict, Status};
+use crate::model::{
+    DdlOutcome, Event, EventRecord, IncidentStatus, Manifest, MetricId, Phase, PhaseStatus,
+    RunStatus, Severity,
+};
+use crate::thresholds::Thresholds;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+impl Serialize for RuleId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.key())
+    }
+}
+
+impl<'de> Deserialize<'de> for RuleId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let key = String::deserialize(d)?;
+        RuleId::from_key(&key)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown rule `{key}`")))
+    }
+}
+
+impl JsonSchema for RuleId {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "RuleId".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let keys: Vec<&str> = RuleId::ALL.iter().map(|r| r.key()).collect();
+        schemars::json_schema!({ "type": "string", "enum": keys })
+    }
+}
+
+impl RuleId {
+    /// What the rule demands, as the template's 7.2 says it.
+    pub fn requirement(self) -> &'static str {
+        match self {
+            RuleId::CanaryCompleted => "The canary ran as planned to the end",
+            RuleId::NoCriticalMetric => "No metric is CRITICAL",
+            RuleId::NoCriticalOrOpenIncident => "No critical incident and none left open",
+            RuleId::PostLatencyDegradation => {
+                "Latency after the change is not worse than the baseline beyond the allowed margin"
+            }
+            RuleId::KillSwitchChecksPassed => {
+                "Every kill switch check answered and found both switches OFF"
+            }
+            RuleId::NoRollback => "No rollback was needed",
+            RuleId::IndexVerified => {
+                "The index exists, is used by EXPLAIN (ref/range), has the planned columns and type"
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum Verdict {
+    #[serde(rename = "APPROVED_FOR_LIMITED_PROD")]
+    ApprovedForLimitedProd,
+    #[serde(rename = "STOP_AND_FIX")]
+    StopAndFix,
+}
+
+impl Verdict {
+    pub fn key(self) -> &'static str {
+        match self {
+            Verdict::ApprovedForLimitedProd => "APPROVED_FOR_LIMITED_PROD",
+            Verdict::StopAndFix => "STOP_AND_FIX",
+        }
+    }
+}
+
+/// One rule's outcome, with the facts behind it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RuleResult {
+    pub rule: RuleId,
+    pub passed: bool,
+    /// Switched off in the thresholds file: shown, but does not block.
+    pub disabled: bool,
+    /// What was found, with numbers.
+    pub detail: String,
+}
+
+/// Something the approval depends on (template 7.3).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct DerivedCondition {
+    pub condition: String,
+    pub metric: Option<MetricId>,
+}
+
+/// The decision and every reason for it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Decision {
+    pub verdict: Verdict,
+    pub rules: Vec<RuleResult>,
+    /// Each failing (enabled) rule, in order: the blockers of 7.4.
+    pub blockers: Vec<RuleResult>,
+    /// Derived conditions of an approval: WARNING metrics and pre-existing breaches.
+    pub conditions: Vec<DerivedCondition>,
+}
+
+/// Facts about the run the rules read from the log.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LogFacts {
+    pub run_status: Option<RunStatus>,
+    pub ddl_outcome: Option<DdlOutcome>,
+    pub ddl_error: Option<String>,
+    pub rollback: bool,
+    pub kill_switch_checks: usize,
+    pub kill_switch_failed: Vec<String>,
+    pub incidents_critical: usize,
+    pub incidents_open: usize,
+    pub aborted_phases: Vec<Phase>,
+    pub missing_phases: Vec<Phase>,
+    pub verification: Option<Verification>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verification {
+    pub index_exists: bool,
+    pub columns: Vec<String>,
+    pub index_type: Option<String>,
+    pub explain_type: Option<String>,
+    pub explain_key: Option<String>,
+}
+
+/// The phases a complete canary must have run.
+const REQUIRED_PHASES: [Phase; 4] = [
+    Phase::Baseline,
+    Phase::Execute,
+    Phase::Monitoring,
+    Phase::After,
+];
+
+pub fn log_facts(events: &[EventRecord]) -> LogFacts {
+    let mut f = LogFacts::default();
+    let mut ended = Vec::new();
+    for e in events {
+        match &e.event {
+            Event::RunEnd { status } => f.run_status = Some(*status),
+            Event::DdlEnd { outcome, error, .. } => {
+                f.ddl_outcome = Some(*outcome);
+                f.ddl_error = error.clone();
+            }
+            Event::RollbackDecision { .. }
+            | Event::RollbackStart { .. }
+            | Event::RollbackEnd { .. } => f.rollback = true,
+            Event::KillSwitchCheck {
+                checkpoint,
+                global,
+                connection,
+                response_ms,
+                error,
+            } => {
+                f.kill_switch_checks += 1;
+                if !global.is_off() || !connection.is_off() || response_ms.is_none() {
+                    let why = error
+                        .as_deref()
+                        .map(|e| format!(": {e}"))
+                        .unwrap_or_default();
+                    f.kill_switch_failed.push(format!(
+                        "{checkpoint} (global {}, connection {}{why})",
+                        state(*global),
+                        state(*connection)
+                    ));
+                }
+            }
+            Event::Incident {
+                severity, status, ..
+            } => {
+                if *severity == Severity::Critical {
+                    f.incidents_critical += 1;
+                }
+                if *status == IncidentStatus::Open {
+                    f.incidents_open += 1;
+                }
+            }
+            Event::PhaseEnd { phase, status } => {
+                ended.push(*phase);
+                if *status != PhaseStatus::Done {
+                    f.aborted_phases.push(*phase);
+                }
+            }
+            Event::Verification {
+                index_exists,
+                columns,
+                index_type,
+                explain_type,
+                explain_key,
+                ..
+            } => {
+                f.verification = Some(Verification {
+                    index_exists: *index_exists,
+                    columns: columns.clone(),
+                    index_type: index_type.clone(),
+                    explain_type: explain_type.clone(),
+                    explain_key: explain_key.clone(),
+                })
+            }
+            _ => {}
+        }
+    }
+    f.missing_phases = REQUIRED_PHASES
+        .into_iter()
+        .filter(|p| !ended.contains(p))
+        .collect();
+    f
+}
+
+fn state(s: crate::model::SwitchState) -> &'static str {
+    match s {
+        crate::model::SwitchState::Off => "OFF",
+        crate::model::SwitchState::On => "ON",
+        crate::model::SwitchState::Unknown => "unreadable",
+    }
+}
+
+fn fmt_num(v: f64) -> String {
+    if v.abs() >= 100.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+/// Applies the rules of 7.2. APPROVED_FOR_LIMITED_PROD only when every enabled rule passes.
+pub fn decide(
+    manifest: &Manifest,
+    facts: &LogFacts,
+    verdicts: &[MetricVerdict],
+    thresholds: &Thresholds,
+) -> Decision {
+    let mut rules = Vec::new();
+    let mut push = |rule: RuleId, passed: bool, detail: String| {
+        rules.push(RuleResult {
+            rule,
+            passed,
+            disabled: thresholds.rules.disabled.iter().any(|d| d == rule.key()),
+            detail,
+        })
+    };
+
+    // 1. Completed as planned.
+    let mut problems = Vec::new();
+    match facts.run_status {
+        Some(RunStatus::Completed) => {}
+        Some(RunStatus::Aborted) => problems.push("the run was aborted".to_string()),
+        None => problems.push("the log has no run_end: the run is incomplete".to_string()),
+    }
+    match facts.ddl_outcome {
+        Some(DdlOutcome::Success) => {}
+        Some(o) => problems.push(format!(
+            "the DDL {}{}",
+            match o {
+                DdlOutcome::Failed => "failed",
+                DdlOutcome::Killed => "was stopped",
+                DdlOutcome::Success => "",
+            },
+            facts
+                .ddl_error
+                .as_deref()
+                .map(|e| format!(": {e}"))
+                .unwrap_or_default()
+        )),
+        None => problems.push("the DDL never finished".to_string()),
+    }
+    if !facts.missing_phases.is_empty() {
+        let names: Vec<_> = facts.missing_phases.iter().map(|p| p.label()).collect();
+        problems.push(format!("phases not completed: {}", names.join(", ")));
+    }
+    if !facts.aborted_phases.is_empty() {
+        let names: Vec<_> = facts.aborted_phases.iter().map(|p| p.label()).collect();
+        problems.push(format!("phases not done: {}", names.join(", ")));
+    }
+    push(
+        RuleId::CanaryCompleted,
+        problems.is_empty(),
+        if problems.is_empty() {
+            "all phases ran to the end and the DDL succeeded".into()
+        } else {
+            problems.join("; ")
+        },
+    );
+
+    // 2. No CRITICAL metric.
+    let critical: Vec<_> = verdicts
+        .iter()
+        .filter(|v| v.status == Status::Critical)
+        .collect();
+    push(
+        RuleId::NoCriticalMetric,
+        critical.is_empty(),
+        if critical.is_empty() {
+            "no metric reached its critical bound".into()
+        } else {
+            critical
+                .iter()
+                .map(|v| describe_breach(v))
+                .collect::<Vec<_>>()
+                .join("; ")
+        },
+    );
+
+    // 3. Incidents.
+    push(
+        RuleId::NoCriticalOrOpenIncident,
+        facts.incidents_critical == 0 && facts.incidents_open == 0,
+        format!(
+            "{} critical incident(s), {} open incident(s)",
+            facts.incidents_critical, facts.incidents_open
+        ),
+    );
+
+    // 4. Post-phase latency degradation.
+    let max = thresholds.rules.max_post_latency_degradation_pct;
+    let latency: Vec<_> = verdicts
+        .iter()
+        .filter(|v| v.metric.is_latency())
+        .filter_map(|v| v.post_delta_pct.map(|d| (v.metric, d)))
+        .collect();
+    let worst = latency.iter().copied().max_by(|a, b| a.1.total_cmp(&b.1));
+    push(
+        RuleId::PostLatencyDegradation,
+        worst.is_some_and(|(_, d)| d < max),
+        match worst {
+            Some((m, d)) => format!(
+                "worst post-phase latency change {:+.1}% ({}), allowed under +{}%",
+                d,
+                m.label(),
+                fmt_num(max)
+            ),
+            None => "no latency metric has both a baseline and a post-phase value".into(),
+        },
+    );
+
+    // 5. Kill switch checks.
+    push(
+        RuleId::KillSwitchChecksPassed,
+        facts.kill_switch_checks > 0 && facts.kill_switch_failed.is_empty(),
+        if facts.kill_switch_checks == 0 {
+            "no kill switch check was recorded".into()
+        } else if facts.kill_switch_failed.is_empty() {
+            format!("{} checks, all OFF and answered", facts.kill_switch_checks)
+        } else {
+            format!(
+                "{} of {} checks failed: {}",
+                facts.kill_switch_failed.len(),
+                facts.kill_switch_checks,
+                facts.kill_switch_failed.join("; ")
+            )
+        },
+    );
+
+    // 6. No rollback.
+    push(
+        RuleId::NoRollback,
+        !facts.rollback,
+        if facts.rollback {
+            "a rollback was performed".into()
+        } else {
+            "no rollback".into()
+        },
+    );
+
+    // 7. Index verified.
+    let (passed, detail) = verify_index(manifest, facts.verification.as_ref());
+    push(RuleId::IndexVerified, passed, detail);
+
+    let blockers: Vec<RuleResult> = rules
+        .iter()
+        .filter(|r| !r.passed && !r.disabled)
+        .cloned()
+        .collect();
+    let mut conditions: Vec<DerivedCondition> = verdicts
+        .iter()
+        .filter(|v| v.status == Status::Warning)
+        .map(|v| DerivedCondition {
+            condition: format!(
+                "Investigate WARNING on {}: {}",
+                v.metric.label(),
+                describe_breach(v)
+            ),
+            metric: Some(v.metric),
+        })
+        .collect();
+    conditions.extend(verdicts.iter().filter_map(|v| {
+        v.pre_existing.map(|lvl| DerivedCondition {
+            condition: format!(
+                "{} was already {} in the baseline ({}): fix before widening the scope",
+                v.metric.label(),
+                lvl.key(),
+                v.baseline_value.map(fmt_num).unwrap_or_default()
+            ),
+            metric: Some(v.metric),
+        })
+    }));
+    let mut blockers = blockers;
+    if thresholds.rules.warnings_block {
+        for c in conditions.drain(..) {
+            blockers.push(RuleResult {
+                rule: RuleId::NoCriticalMetric,
+                passed: false,
+                disabled: false,
+                detail: c.condition,
+            });
+        }
+    }
+    Decision {
+        verdict: if blockers.is_empty() {
+            Verdict::ApprovedForLimitedProd
+        } else {
+            Verdict::StopAndFix
+        },
+        rules,
+        blockers,
+        conditions,
+    }
+}
+
+/// "P99 +112 % during the DDL (bound +100 %), sustained 4 min from 19:52" style facts.
+fn describe_breach(v: &MetricVerdict) -> String {
+    let unit = v.metric.unit();
+    let unit = if unit == "count" { "" } else { unit };
+    let worst = v
+        .breaches
+        .iter()
+        .filter(|b| b.level == v.status)
+        .max_by(|a, b| a.duration_s().total_cmp(&b.duration_s()));
+    match worst {
+        Some(b) => format!(
+            "{} reached {}{unit} in the {} window against a {} bound of {}{unit}{}",
+            v.metric.label(),
+            fmt_num(b.peak),
+            b.window.key(),
+            b.level.key().to_lowercase(),
+            fmt_num(b.bound),
+            if b.sustained {
+                format!(", beyond it for {:.0} s", b.duration_s())
+            } else {
+                String::new()
+            }
+        ),
+        None => format!("{} is {}", v.metric.label(), v.status.key()),
+    }
+}
+
+fn verify_index(manifest: &Manifest, v: Option<&Verification>) -> (bool, String) {
+    let Some(v) = v else {
+        return (false, "no verification was recorded".into());
+    };
+    let t = &manifest.target;
+    let mut problems = Vec::new();
+    if !v.index_exists {
+        problems.push(format!("index {} not found by SHOW INDEX", t.index_name));
+    }
+    match v.explain_type.as_deref() {
+        Some(a) if a.eq_ignore_ascii_case("ref") || a.eq_ignore_ascii_case("range") => {}
+        Some(a) => problems.push(format!("EXPLAIN access type is {a}, not ref or range")),
+        None => problems.push("no EXPLAIN access type recorded".into()),
+    }
+    match v.explain_key.as_deref() {
+        Some(k) if k == t.index_name => {}
+        Some(k) => problems.push(format!("EXPLAIN chose key {k}, not {}", t.index_name)),
+        None => problems.push("EXPLAIN chose no key".into()),
+    }
+    let same_columns = v.columns.len() == t.columns.len()
+        && v.columns
+            .iter()
+            .zip(&t.columns)
+            .all(|(a, b)| a.eq_ignore_ascii_case(b));
+    if !same_columns {
+        problems.push(format!(
+            "columns are ({}), planned ({})",
+            v.columns.join(", "),
+            t.columns.join(", ")
+        ));
+    }
+    match v.index_type.as_deref() {
+        Some(it) if it.eq_ignore_ascii_case(&t.index_type) => {}
+        other => problems.push(format!(
+            "index type is {}, planned {}",
+            other.unwrap_or("unknown"),
+            t.index_type
+        )),
+    }
+    if problems.is_empty() {
+        (
+            true,
+            format!(
+                "{} exists on ({}), {}, EXPLAIN uses it with access type {}",
+                t.index_name,
+                t.columns.join(", "),
+                t.index_type,
+                v.explain_type.as_deref().unwrap_or("")
+            ),
+        )
+    } else {
+        (false, problems.join("; "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::classify::MetricVerdict;
+    use crate::model::SwitchState;
+
+    fn manifest() -> Manifest {
+        serde_json::from_value(serde_json::json!({
+            "run_id": "T-1",
+            "scope": {"actual": {"tenant": "t42", "connection": "c1", "database": "shop",
+                                  "table": "orders", "operation": "ADD_INDEX"}},
+            "target": {"index_name": "idx_a_b", "columns": ["a", "b"]},
+            "plan": {"start": "2026-11-20T19:00:00Z"}
+        }))
+        .unwrap()
+    }
+
+    fn good_facts() -> LogFacts {
+        LogFacts {
+            run_status: Some(RunStatus::Completed),
+            ddl_outcome: Some(DdlOutcome::Success),
+            kill_switch_checks: 7,
+            verification: Some(Verification {
+                index_exists: true,
+                columns: vec!["a".into(), "b".into()],
+                index_type: Some("BTREE".into()),
+                explain_type: Some("ref".into()),
+                explain_key: Some("idx_a_b".into()),
+            }),
+            ..LogFacts::default()
+        }
+    }
+
+    fn verdict(metric: MetricId, status: Status, post_delta: Option<f64>) -> MetricVerdict {
+        MetricVerdict {
+            metric,
+            status,
+            baseline_value: Some(10.0),
+            during_value: Some(11.0),
+            post_value: Some(10.0),
+            during_delta_pct: Some(10.0),
+            post_delta_pct: post_delta,
+            baseline_status: Status::Ok,
+            during_status: status,
+            post_status: Status::Ok,
+            pre_existing: None,
+            warning_bound: None,
+            critical_bound: None,
+            breaches: vec![],
+            no_data_reason: None,
+        }
+    }
+
+    fn good_verdicts() -> Vec<MetricVerdict> {
+        vec![
+            verdict(MetricId::QueryLatencyP99Ms, Status::Ok, Some(3.0)),
+            verdict(MetricId::CpuUsagePct, Status::Ok, Some(1.0)),
+        ]
+    }
+
+    fn failing(d: &Decision) -> Vec<RuleId> {
+        d.blockers.iter().map(|b| b.rule).collect()
+    }
+
+    #[test]
+    fn a_clean_run_is_approved_with_every_rule_passed() {
+        let d = decide(
+            &manifest(),
+            &good_facts(),
+            &good_verdicts(),
+            &Thresholds::default(),
+        );
+        assert_eq!(d.verdict, Verdict::ApprovedForLimitedProd);
+        assert_eq!(d.rules.len(), 7);
+        assert!(d.rules.iter().all(|r| r.passed), "{:#?}", d.rules);
+    }
+
+    fn decide_with(f: impl FnOnce(&mut LogFacts, &mut Vec<MetricVerdict>)) -> Decision {
+        let (mut facts, mut verdicts) = (good_facts(), good_verdicts());
+        f(&mut facts, &mut verdicts);
+        decide(&manifest(), &facts, &verdicts, &Thresholds::default())
+    }
+
+    #[test]
+    fn an_incomplete_run_stops() {
+        let d = decide_with(|f, _| f.run_status = None);
+        assert_eq!(
+            (d.verdict, failing(&d)),
+            (Verdict::StopAndFix, vec![RuleId::CanaryCompleted])
+        );
+        assert!(d.blockers[0].detail.contains("incomplete"));
+        let d = decide_with(|f, _| f.missing_phases = vec![Phase::Monitoring]);
+        assert!(d.blockers[0].detail.contains("Monitoring Window"));
+        let d = decide_with(|f, _| {
+            f.ddl_outcome = Some(DdlOutcome::Failed);
+            f.ddl_error = Some("Lock wait timeout exceeded".into());
+        });
+        assert!(d.blockers[0].detail.contains("Lock wait timeout"));
+    }
+
+    #[test]
+    fn a_critical_metric_stops() {
+        let d =
+            decide_with(|_, v| v.push(verdict(MetricId::ReplicationLagS, Status::Critical, None)));
+        assert_eq!(failing(&d), vec![RuleId::NoCriticalMetric]);
+        assert!(d.blockers[0].detail.contains("Replication Lag"));
+    }
+
+    #[test]
+    fn critical_or_open_incidents_stop() {
+        let d = decide_with(|f, _| f.incidents_critical = 1);
+        assert_eq!(failing(&d), vec![RuleId::NoCriticalOrOpenIncident]);
+        let d = decide_with(|f, _| f.incidents_open = 1);
+        assert_eq!(failing(&d), vec![RuleId::NoCriticalOrOpenIncident]);
+    }
+
+    #[test]
+    fn post_latency_must_stay_under_the_margin() {
+        let d = decide_with(|_, v| v[0].post_delta_pct = Some(10.0));
+        assert_eq!(failing(&d), vec![RuleId::PostLatencyDegradation]);
+        assert!(
+            d.blockers[0].detail.contains("+10.0%"),
+            "{}",
+            d.blockers[0].detail
+        );
+        let d = decide_with(|_, v| v[0].post_delta_pct = Some(9.9));
+        assert_eq!(d.verdict, Verdict::ApprovedForLimitedProd);
+        // No latency data at all cannot show latency held.
+        let d = decide_with(|_, v| v[0].post_delta_pct = None);
+        assert_eq!(failing(&d), vec![RuleId::PostLatencyDegradation]);
+        // CPU's post change is not latency.
+        let d = decide_with(|_, v| v[1].post_delta_pct = Some(50.0));
+        assert_eq!(d.verdict, Verdict::ApprovedForLimitedProd);
+    }
+
+    #[test]
+    fn any_kill_switch_not_off_or_unanswered_stops() {
+        let d = decide_with(|f, _| f.kill_switch_checks = 0);
+        assert_eq!(failing(&d), vec![RuleId::KillSwitchChecksPassed]);
+        let events: Vec<EventRecord> =
+            [(SwitchState::Off, Some(30.0)), (SwitchState::Unknown, None)]
+                .into_iter()
+                .map(|(s, r)| EventRecord {
+                    ts: "2026-11-20T20:00:00Z".parse().unwrap(),
+                    event: Event::KillSwitchCheck {
+                        checkpoint: "During Monitoring (T+15m)".into(),
+                        global: s,
+                        connection: SwitchState::Off,
+                        response_ms: r,
+                        error: Some("connection refused".into()),
+                    },
+                })
+                .collect();
+        let facts = log_facts(&events);
+        assert_eq!(facts.kill_switch_checks, 2);
+        assert_eq!(facts.kill_switch_failed.len(), 1);
+        assert!(facts.kill_switch_failed[0].contains("unreadable"));
+        let d = decide_with(|f, _| {
+            f.kill_switch_checks = facts.kill_switch_checks;
+            f.kill_switch_failed = facts.kill_switch_failed.clone();
+        });
+        assert_eq!(failing(&d), vec![RuleId::KillSwitchChecksPassed]);
+        assert!(d.blockers[0].detail.contains("connection refused"));
+    }
+
+    #[test]
+    fn a_rollback_stops() {
+        let d = decide_with(|f, _| f.rollback = true);
+        assert_eq!(failing(&d), vec![RuleId::NoRollback]);
+    }
+
+    #[test]
+    fn the_index_must_be_verified_in_every_respect() {
+        let cases: Vec<(Box<dyn Fn(&mut Verification)>, &str)> = vec![
+            (Box::new(|v| v.index_exists = false), "not found"),
+            (
+                Box::new(|v| v.explain_type = Some("ALL".into())),
+                "access type is ALL",
+            ),
+            (
+                Box::new(|v| v.explain_key = Some("PRIMARY".into())),
+                "chose key PRIMARY",
+            ),
+            (
+                Box::new(|v| v.columns = vec!["b".into(), "a".into()]),
+                "columns are (b, a)",
+            ),
+            (
+                Box::new(|v| v.index_type = Some("HASH".into())),
+                "index type is HASH",
+            ),
+        ];
+        for (change, expected) in cases {
+            let d = decide_with(|f, _| change(f.verification.as_mut().unwrap()));
+            assert_eq!(failing(&d), vec![RuleId::IndexVerified]);
+            assert!(
+                d.blockers[0].detail.contains(expected),
+                "{}",
+                d.blockers[0].detail
+            );
+        }
+        let d = decide_with(|f, _| f.verification = None);
+        assert_eq!(failing(&d), vec![RuleId::IndexVerified]);
+        let d = decide_with(|f, _| {
+            f.verification.as_mut().unwrap().explain_type = Some("range".into())
+        });
+        assert_eq!(d.verdict, Verdict::ApprovedForLimitedProd);
+    }
+
+    #[test]
+    fn warnings_are_conditions_not_blockers_unless_configured() {
+        let add_warning = |_: &mut LogFacts, v: &mut Vec<MetricVerdict>| {
+            v.push(verdict(MetricId::DiskWriteMbS, Status::Warning, None))
+        };
+        let d = decide_with(add_warning);
+        assert_eq!(d.verdict, Verdict::ApprovedForLimitedProd);
+        assert_eq!(d.conditions.len(), 1);
+        assert!(d.conditions[0].condition.contains("Disk I/O Write"));
+        let mut th = Thresholds::default();
+        th.rules.warnings_block = true;
+        let (mut facts, mut verdicts) = (good_facts(), good_verdicts());
+        add_warning(&mut facts, &mut verdicts);
+        assert_eq!(
+            decide(&manifest(), &facts, &verdicts, &th).verdict,
+            Verdict::StopAndFix
+        );
+    }
+
+    #[test]
+    fn a_disabled_rule_is_shown_but_does_not_block() {
+        let mut th = Thresholds::default();
+        th.rules.disabled = vec!["no_rollback".into()];
+        let mut facts = good_facts();
+        facts.rollback = true;
+        let d = decide(&manifest(), &facts, &good_verdicts(), &th);
+        assert_eq!(d.verdict, Verdict::ApprovedForLimitedProd);
+        let r = d
+            .rules
+            .iter()
+            .find(|r| r.rule == RuleId::NoRollback)
+            .unwrap();
+        assert!(!r.passed && r.disabled);
+    }
+
+    #[test]
+    fn pre_existing_breach_becomes_a_condition() {
+        let d = decide_with(|_, v| {
+            let mut cpu = verdict(MetricId::CpuUsagePct, Status::Ok, None);
+            cpu.pre_existing = Some(Status::Warning);
+            cpu.baseline_status = Status::Warning;
+            v.push(cpu);
+        });
+        assert_eq!(d.verdict, Verdict::ApprovedForLimitedProd);
+        assert!(
+            d.conditions
+                .iter()
+                .any(|c| c.condition.contains("already WARNING"))
+        );
+    }
+}
