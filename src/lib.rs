@@ -6,10 +6,13 @@
 //! → one writer.
 
 pub mod analysis;
+pub mod build;
 pub mod classify;
+pub mod cli;
 pub mod error;
 pub mod ingest;
 pub mod model;
+pub mod report;
 pub mod rules;
 pub mod stats;
 pub mod thresholds;

@@ -1,3 +1,3 @@
 fn main() {
-    println!("canary-report");
+    std::process::exit(canary_report::cli::main());
 }

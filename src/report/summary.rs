@@ -1,0 +1,321 @@
+//! The report's data: everything judged about a run, as plain values. It is
+//! `summary.json` as is, and what the Markdown and HTML views are built from.
+
+use crate::analysis::{DataSource, PhaseTiming, RunAnalysis, Windows, unix};
+use crate::classify::{Breach, MetricVerdict, Status};
+use crate::model::{Category, Event, MetricId, RunData, Severity, SourceFile, UnixSeconds, Window};
+use crate::rules::{Decision, LogFacts, RuleResult, Verdict};
+use crate::stats::Summary;
+use crate::thresholds::{BoundKind, MetricThreshold, Thresholds};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Version of the summary.json format.
+pub const SUMMARY_SCHEMA_VERSION: u32 = 1;
+
+/// `summary.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ReportData {
+    pub schema_version: u32,
+    /// `canary-report X.Y.Z`.
+    pub generator: String,
+    pub run_id: String,
+    /// APPROVED_FOR_LIMITED_PROD or STOP_AND_FIX.
+    pub decision: Verdict,
+    /// False when the run's record stops before its end (no run_end event).
+    pub complete: bool,
+    /// Every rule of 7.2 with what was found.
+    pub reasons: Vec<RuleResult>,
+    pub blockers: Vec<RuleResult>,
+    pub conditions: Vec<crate::rules::DerivedCondition>,
+    pub metrics: Vec<MetricRow>,
+    pub counts: Counts,
+    pub incidents: Vec<IncidentRow>,
+    pub alerts_fired: usize,
+    pub phases: Vec<PhaseTiming>,
+    pub windows: Windows,
+    pub thresholds: ThresholdsUsed,
+    pub inputs: Vec<SourceFile>,
+    pub warnings: Vec<String>,
+}
+
+/// One metric: numbers, bounds and status.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct MetricRow {
+    pub metric: MetricId,
+    pub label: String,
+    pub category: Category,
+    pub unit: String,
+    pub source: DataSource,
+    pub status: Status,
+    pub bound_kind: BoundKind,
+    pub warning: Option<f64>,
+    pub critical: Option<f64>,
+    pub statistic: crate::thresholds::Statistic,
+    pub verdict: MetricVerdict,
+    pub baseline: Option<Summary>,
+    pub during: Option<Summary>,
+    pub post: Option<Summary>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct StatusCounts {
+    pub total: usize,
+    pub ok: usize,
+    pub warning: usize,
+    pub critical: usize,
+    pub no_data: usize,
+}
+
+impl StatusCounts {
+    fn add(&mut self, s: Status) {
+        self.total += 1;
+        match s {
+            Status::Ok => self.ok += 1,
+            Status::Warning => self.warning += 1,
+            Status::Critical => self.critical += 1,
+            Status::NoData => self.no_data += 1,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Counts {
+    pub system: StatusCounts,
+    pub database: StatusCounts,
+    pub application: StatusCounts,
+    pub kill_switch: StatusCounts,
+    pub total: StatusCounts,
+}
+
+impl Counts {
+    pub fn of(&self, c: Category) -> &StatusCounts {
+        match c {
+            Category::System => &self.system,
+            Category::Database => &self.database,
+            Category::Application => &self.application,
+            Category::KillSwitch => &self.kill_switch,
+        }
+    }
+}
+
+/// Where a row of the incident log comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum IncidentOrigin {
+    /// An `incident` event written by the executor or a person.
+    Recorded,
+    /// A metric breach found by the analysis.
+    Breach,
+}
+
+/// A row of section 4's incident log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct IncidentRow {
+    pub time: UnixSeconds,
+    pub severity: Severity,
+    pub description: String,
+    pub action: Option<String>,
+    pub resolution: Option<String>,
+    pub resolved: bool,
+    pub origin: IncidentOrigin,
+    pub metric: Option<MetricId>,
+}
+
+/// Which thresholds judged the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ThresholdsUsed {
+    /// The `--thresholds` file, or `built-in defaults`.
+    pub source: String,
+    /// SHA-256 of the file's bytes, when a file was given.
+    pub sha256: Option<String>,
+    pub values: Thresholds,
+}
+
+fn fmt_value(v: f64, unit: &str) -> String {
+    let n = if v.abs() >= 100.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.2}")
+    };
+    match unit {
+        "count" => n,
+        "%" => format!("{n}%"),
+        u => format!("{n} {u}"),
+    }
+}
+
+fn breach_row(
+    b: &Breach,
+    th: &MetricThreshold,
+    verdict: &MetricVerdict,
+    run_end: UnixSeconds,
+) -> IncidentRow {
+    let m = b.metric;
+    let direction = match th.kind {
+        BoundKind::Below | BoundKind::DecreasePct => "below",
+        _ => "above",
+    };
+    let how = if b.sustained {
+        format!("for {:.0} s", b.duration_s())
+    } else {
+        format!(
+            "as the {} window's {:?} value",
+            b.window.key(),
+            th.statistic
+        )
+        .to_lowercase()
+    };
+    let relative = match th.kind {
+        BoundKind::IncreasePct | BoundKind::DecreasePct => verdict
+            .baseline_value
+            .map(|base| format!(" (baseline {})", fmt_value(base, m.unit())))
+            .unwrap_or_default(),
+        _ => String::new(),
+    };
+    // A breach that ended before the record did, and a metric back within its
+    // bounds after the change, is resolved.
+    let resolved = b.end < run_end && verdict.post_status <= Status::Ok;
+    IncidentRow {
+        time: b.start,
+        severity: if b.level == Status::Critical {
+            Severity::Critical
+        } else {
+            Severity::Warning
+        },
+        description: format!(
+            "{} {direction} {} bound {}{relative}: worst {} {how}, {} window",
+            m.label(),
+            b.level.key(),
+            fmt_value(b.bound, m.unit()),
+            fmt_value(b.peak, m.unit()),
+            b.window.key()
+        ),
+        action: Some("Detected by canary-report from the recorded metrics".into()),
+        resolution: Some(if resolved {
+            "Back within bounds after the change".into()
+        } else if b.window == Window::Post {
+            "Still beyond the bound at the end of the record".into()
+        } else {
+            "Not back within bounds after the change".into()
+        }),
+        resolved,
+        origin: IncidentOrigin::Breach,
+        metric: Some(m),
+    }
+}
+
+/// Puts everything together into the report's data.
+pub fn assemble(
+    run: &RunData,
+    analysis: &RunAnalysis,
+    verdicts: &[MetricVerdict],
+    facts: &LogFacts,
+    decision: &Decision,
+    thresholds: ThresholdsUsed,
+) -> ReportData {
+    let th = &thresholds.values;
+    let mut counts = Counts::default();
+    let metrics: Vec<MetricRow> = analysis
+        .metrics
+        .iter()
+        .zip(verdicts)
+        .map(|(a, v)| {
+            let t = th.for_metric(a.metric);
+            let c = match a.metric.category() {
+                Category::System => &mut counts.system,
+                Category::Database => &mut counts.database,
+                Category::Application => &mut counts.application,
+                Category::KillSwitch => &mut counts.kill_switch,
+            };
+            c.add(v.status);
+            counts.total.add(v.status);
+            MetricRow {
+                metric: a.metric,
+                label: a.metric.label().into(),
+                category: a.metric.category(),
+                unit: a.metric.unit().into(),
+                source: a.source,
+                status: v.status,
+                bound_kind: t.kind,
+                warning: t.warning,
+                critical: t.critical,
+                statistic: t.statistic,
+                verdict: v.clone(),
+                baseline: a.baseline,
+                during: a.during,
+                post: a.post,
+            }
+        })
+        .collect();
+
+    let run_end = analysis.extent.map_or(f64::MAX, |e| e.end);
+    let mut incidents: Vec<IncidentRow> = run
+        .events
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::Incident {
+                severity,
+                description,
+                action,
+                resolution,
+                status,
+            } => Some(IncidentRow {
+                time: unix(&e.ts),
+                severity: *severity,
+                description: description.clone(),
+                action: action.clone(),
+                resolution: resolution.clone(),
+                resolved: *status == crate::model::IncidentStatus::Resolved,
+                origin: IncidentOrigin::Recorded,
+                metric: None,
+            }),
+            _ => None,
+        })
+        .collect();
+    for v in verdicts {
+        for b in v.breaches.iter().filter(|b| b.window != Window::Baseline) {
+            incidents.push(breach_row(b, th.for_metric(v.metric), v, run_end));
+        }
+    }
+    incidents.sort_by(|a, b| a.time.total_cmp(&b.time));
+    let alerts_from_log = run
+        .events
+        .iter()
+        .filter(|e| matches!(e.event, Event::Alert { .. }))
+        .count();
+    let breach_count = incidents
+        .iter()
+        .filter(|i| i.origin == IncidentOrigin::Breach)
+        .count();
+
+    ReportData {
+        schema_version: SUMMARY_SCHEMA_VERSION,
+        generator: format!("canary-report {}", env!("CARGO_PKG_VERSION")),
+        run_id: run.manifest.run_id.clone(),
+        decision: decision.verdict,
+        complete: facts.run_status.is_some(),
+        reasons: decision.rules.clone(),
+        blockers: decision.blockers.clone(),
+        conditions: decision.conditions.clone(),
+        metrics,
+        counts,
+        incidents,
+        alerts_fired: alerts_from_log + breach_count,
+        phases: analysis.phases.clone(),
+        windows: analysis.windows,
+        thresholds,
+        inputs: run.sources.clone(),
+        warnings: run.warnings.clone(),
+    }
+}
+
+impl ReportData {
+    pub fn metric(&self, id: MetricId) -> Option<&MetricRow> {
+        self.metrics.iter().find(|m| m.metric == id)
+    }
+
+    pub fn approved(&self) -> bool {
+        self.decision == Verdict::ApprovedForLimitedProd
+    }
+}

@@ -1,0 +1,1748 @@
+//! The view model: the report's data and the run's record turned into the
+//! already-formatted strings the templates print. Templates compute nothing.
+
+use super::labels::{Lang, labels};
+use super::summary::{IncidentOrigin, ReportData};
+use crate::analysis::unix;
+use crate::classify::Status;
+use crate::model::{
+    Category, DdlOutcome, Event, EventRecord, Manifest, MetricId, Phase, PhaseStatus, ReportStatus,
+    RollbackTrigger, RunData, Severity, StepStatus, SwitchState, UnixSeconds,
+};
+use crate::rules::{RuleId, Verdict};
+use crate::thresholds::BoundKind;
+use chrono::{DateTime, FixedOffset, TimeZone, Utc};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Everything a report template prints.
+#[derive(Debug, Serialize)]
+pub struct ReportView {
+    pub lang: &'static str,
+    #[serde(rename = "L")]
+    pub labels: BTreeMap<&'static str, &'static str>,
+    pub tz: String,
+    pub complete: bool,
+    pub approved: bool,
+    pub decision: &'static str,
+    pub run: RunInfo,
+    pub scope: Vec<ScopeRow>,
+    pub exec: ExecSummary,
+    pub quick: QuickSummary,
+    pub target: Vec<KeyValue>,
+    pub ddl: DdlView,
+    pub gantt: Vec<GanttRow>,
+    pub phases: Vec<PhaseRow>,
+    pub kill_checks: Vec<KillCheckRow>,
+    pub kill_summary: KillSummary,
+    pub metric_tables: Vec<MetricTable>,
+    pub counts: Vec<CountRow>,
+    pub assessment: Assessment,
+    pub incidents: Vec<IncidentView>,
+    pub incident_summary: IncidentSummary,
+    pub incident_notes: Option<String>,
+    pub rollback: RollbackView,
+    pub verification: VerificationView,
+    pub app_checks: Vec<CheckRow>,
+    pub impact: Vec<ImpactRow>,
+    pub performance_notes: String,
+    pub justification: Vec<String>,
+    pub conditions: Vec<ConditionRow>,
+    pub blockers: Vec<BlockerRow>,
+    pub actions: Vec<ActionRow>,
+    pub lessons: Vec<LessonRow>,
+    pub signoff: Vec<SignOffRow>,
+    pub final_notes: Option<String>,
+    pub doc: DocStatus,
+    pub log_lines: Vec<String>,
+    pub dashboards: Vec<LinkRow>,
+    pub documents: Vec<LinkRow>,
+    pub inputs: Vec<InputRow>,
+    pub thresholds_source: String,
+    pub thresholds_sha256: Option<String>,
+    pub warnings: Vec<String>,
+    /// Filled by the writer when charts are drawn: (title, relative path, text alternative).
+    pub charts: Vec<ChartRef>,
+}
+
+#[derive(Debug, Serialize, Clone)]
+pub struct ChartRef {
+    pub title: String,
+    pub file: String,
+    pub alt: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RunInfo {
+    pub id: String,
+    pub date: String,
+    pub start: String,
+    pub end: String,
+    pub duration: String,
+    pub lead: String,
+    pub team: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ScopeRow {
+    pub dimension: &'static str,
+    pub planned: String,
+    pub actual: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ExecSummary {
+    pub index_created: bool,
+    pub rollback: bool,
+    pub alerts: usize,
+    pub incidents: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct QuickSummary {
+    pub target: String,
+    pub duration: String,
+    pub latency: String,
+    pub alerts: usize,
+    pub warnings: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct KeyValue {
+    pub key: &'static str,
+    pub value: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DdlView {
+    pub statement: String,
+    /// "success", "failed", "killed" or "not run".
+    pub outcome: &'static str,
+    pub error: Option<String>,
+    pub execution_time: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct GanttRow {
+    pub section: &'static str,
+    pub name: &'static str,
+    pub id: String,
+    pub state: &'static str,
+    pub start: String,
+    pub minutes: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PhaseRow {
+    pub name: &'static str,
+    pub planned: String,
+    pub start: String,
+    pub end: String,
+    pub duration: String,
+    pub status: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct KillCheckRow {
+    pub checkpoint: String,
+    pub time: String,
+    pub global: String,
+    pub connection: String,
+    pub response: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct KillSummary {
+    pub total: usize,
+    pub all_passed: bool,
+    pub average: String,
+    pub max: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MetricTable {
+    pub number: &'static str,
+    pub title: &'static str,
+    pub rows: Vec<MetricView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MetricView {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub baseline: String,
+    pub during: String,
+    pub post: String,
+    pub threshold: String,
+    pub status: String,
+    pub status_key: &'static str,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CountRow {
+    pub category: &'static str,
+    pub total: usize,
+    pub ok: usize,
+    pub warning: usize,
+    pub critical: usize,
+    pub no_data: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Assessment {
+    pub good: Vec<String>,
+    pub watch: Vec<String>,
+    pub improve: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct IncidentView {
+    pub n: usize,
+    pub time: String,
+    pub severity: String,
+    pub severity_key: &'static str,
+    pub description: String,
+    pub action: String,
+    pub resolution: String,
+    pub status: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+pub struct IncidentSummary {
+    pub total: usize,
+    pub critical: usize,
+    pub warning: usize,
+    pub info: usize,
+    pub all_resolved: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RollbackView {
+    pub occurred: bool,
+    pub trigger: String,
+    pub reason: String,
+    pub decided_by: String,
+    pub decided_at: String,
+    pub started_at: String,
+    pub completed_at: String,
+    pub duration: String,
+    pub steps: Vec<StepRow>,
+    pub statement: String,
+    pub show_index_sql: String,
+    pub post_checks: Vec<CheckRow>,
+    pub post_monitoring: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct StepRow {
+    pub n: u8,
+    pub action: &'static str,
+    pub expected: &'static str,
+    pub actual: String,
+    pub status: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CheckRow {
+    pub check: String,
+    pub expected: String,
+    pub actual: String,
+    pub status: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct VerificationView {
+    pub recorded: bool,
+    pub rows: Vec<CheckRow>,
+    pub show_index_sql: String,
+    pub show_index_output: String,
+    pub explain_query: String,
+    pub explain_output: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ImpactRow {
+    pub aspect: &'static str,
+    pub assessment: String,
+    pub notes: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ConditionRow {
+    pub n: usize,
+    pub condition: String,
+    pub owner: String,
+    pub due: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BlockerRow {
+    pub n: usize,
+    pub blocker: String,
+    pub severity: String,
+    pub owner: String,
+    pub target: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ActionRow {
+    pub n: usize,
+    pub priority: &'static str,
+    pub item: &'static str,
+    pub owner: String,
+    pub due: String,
+    pub status: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LessonRow {
+    pub n: usize,
+    pub what: String,
+    pub impact: String,
+    pub root_cause: String,
+    pub action: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SignOffRow {
+    pub role: String,
+    pub name: String,
+    pub date: String,
+    pub approval: String,
+    pub notes: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DocStatus {
+    pub status: String,
+    pub author: String,
+    pub date: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LinkRow {
+    pub name: String,
+    pub url: String,
+    pub notes: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct InputRow {
+    pub path: String,
+    pub format: String,
+    pub rows: u64,
+    pub bytes: u64,
+}
+
+/// Formats times in the manifest's display zone.
+struct Clock {
+    tz: FixedOffset,
+}
+
+impl Clock {
+    fn at(&self, t: UnixSeconds) -> DateTime<FixedOffset> {
+        let micros = (t * 1e6).round() as i64;
+        Utc.timestamp_micros(micros)
+            .single()
+            .unwrap_or_default()
+            .with_timezone(&self.tz)
+    }
+    fn hm(&self, t: UnixSeconds) -> String {
+        self.at(t).format("%H:%M").to_string()
+    }
+    fn hms(&self, t: UnixSeconds) -> String {
+        self.at(t).format("%H:%M:%S").to_string()
+    }
+    fn date(&self, t: UnixSeconds) -> String {
+        self.at(t).format("%Y-%m-%d").to_string()
+    }
+    fn date_plus_days(&self, t: UnixSeconds, days: i64) -> String {
+        (self.at(t) + chrono::Duration::days(days))
+            .format("%Y-%m-%d")
+            .to_string()
+    }
+}
+
+/// `+07:00` → an offset; anything unreadable falls back to UTC and says so in
+/// the label (`UTC`).
+fn parse_offset(s: &str) -> Option<FixedOffset> {
+    let s = s.trim().trim_start_matches("UTC");
+    if s.is_empty() || s == "Z" {
+        return FixedOffset::east_opt(0);
+    }
+    let (sign, rest) = match s.as_bytes().first()? {
+        b'+' => (1, &s[1..]),
+        b'-' => (-1, &s[1..]),
+        _ => return None,
+    };
+    let (h, m) = match rest.split_once(':') {
+        Some((h, m)) => (h.parse::<i32>().ok()?, m.parse::<i32>().ok()?),
+        None => (rest.parse::<i32>().ok()?, 0),
+    };
+    FixedOffset::east_opt(sign * (h * 3600 + m * 60))
+}
+
+fn tz_label(tz: FixedOffset) -> String {
+    let secs = tz.local_minus_utc();
+    let (h, m) = (secs / 3600, (secs.abs() % 3600) / 60);
+    match (h, m) {
+        (0, 0) => "UTC".into(),
+        (h, 0) => format!("UTC{h:+}"),
+        (h, m) => format!("UTC{h:+}:{m:02}"),
+    }
+}
+
+fn num(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{v:.0}")
+    } else if v.abs() >= 100.0 {
+        format!("{v:.0}")
+    } else if v.abs() >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+fn with_unit(v: f64, unit: &str) -> String {
+    match unit {
+        "count" => num(v),
+        "%" => format!("{}%", num(v)),
+        u => format!("{} {u}", num(v)),
+    }
+}
+
+fn minutes(secs: f64) -> String {
+    if secs < 120.0 {
+        format!("{secs:.0} s")
+    } else {
+        format!("{:.1} min", secs / 60.0)
+    }
+}
+
+fn hours_minutes(secs: f64) -> String {
+    let total = (secs / 60.0).round() as i64;
+    format!("{}:{:02}", total / 60, total % 60)
+}
+
+fn status_cell(s: Status) -> String {
+    match s {
+        Status::Ok => "✅ OK",
+        Status::Warning => "🟠 WARNING",
+        Status::Critical => "🔴 CRITICAL",
+        Status::NoData => "⬜ NO_DATA",
+    }
+    .into()
+}
+
+fn switch(s: SwitchState) -> String {
+    match s {
+        SwitchState::Off => "🟢 OFF".into(),
+        SwitchState::On => "🔴 ON".into(),
+        SwitchState::Unknown => "⚠️ unreadable (ON)".into(),
+    }
+}
+
+fn threshold_text(kind: BoundKind, w: Option<f64>, c: Option<f64>, unit: &str) -> String {
+    let (Some(w), Some(c)) = (w, c) else {
+        return match (kind, w.or(c)) {
+            (BoundKind::None, _) | (_, None) => "-".into(),
+            (_, Some(_)) => threshold_text(kind, w.or(c), w.or(c), unit),
+        };
+    };
+    let u = match unit {
+        "count" => "",
+        "%" => "%",
+        _ => unit,
+    };
+    let sp = if u.is_empty() || u == "%" { "" } else { " " };
+    match kind {
+        BoundKind::Above => format!("Warning: >{}{sp}{u}, Critical: >{}{sp}{u}", num(w), num(c)),
+        BoundKind::Below => format!("Warning: <{}{sp}{u}, Critical: <{}{sp}{u}", num(w), num(c)),
+        BoundKind::IncreasePct => format!(
+            "Warning: >{}% increase, Critical: >{}% increase",
+            num(w),
+            num(c)
+        ),
+        BoundKind::DecreasePct => format!(
+            "Warning: >{}% decrease, Critical: >{}% decrease",
+            num(w),
+            num(c)
+        ),
+        BoundKind::AbovePctOfMaxConnections => {
+            format!("Warning: >{}% max, Critical: >{}% max", num(w), num(c))
+        }
+        BoundKind::None => "-".into(),
+    }
+}
+
+const CATEGORY_TITLES: [(Category, &str, &str); 4] = [
+    (Category::System, "3.1", "System Metrics"),
+    (Category::Database, "3.2", "Database Metrics"),
+    (Category::Application, "3.3", "Application Metrics"),
+    (Category::KillSwitch, "3.4", "Kill Switch Metrics"),
+];
+
+/// The six rollback steps of template 5.3: (action, expected).
+const ROLLBACK_STEPS: [(&str, &str); 6] = [
+    ("Announce rollback decision", "Message sent"),
+    ("Verify index exists before DROP", "Index exists"),
+    ("Execute DROP INDEX", "Success"),
+    ("Verify index removed", "Index gone"),
+    ("Update execution_run status", "ROLLED_BACK"),
+    ("Announce rollback complete", "Message sent"),
+];
+
+const POST_ROLLBACK_CHECKS: [&str; 5] = [
+    "Index removed",
+    "Latency returning to baseline",
+    "Error rate returning to baseline",
+    "No new alerts",
+    "Replication healthy",
+];
+
+const APP_CHECKS: [&str; 4] = [
+    "Application responds normally",
+    "No new errors in logs",
+    "Critical queries work",
+    "User-facing features OK",
+];
+
+/// (priority, item, owner, due in days) of 8.1 and 8.2.
+const ACTIONS_APPROVED: [(&str, &str, &str, i64); 5] = [
+    ("🔴 High", "Continue monitoring for 24 hours", "SRE", 1),
+    (
+        "🔴 High",
+        "Document final metrics and close canary",
+        "Canary Lead",
+        1,
+    ),
+    (
+        "🟠 Medium",
+        "Plan next phase: expand to 2-3 tables",
+        "Tech Lead",
+        5,
+    ),
+    (
+        "🟠 Medium",
+        "Update integration tests based on findings",
+        "Developer",
+        5,
+    ),
+    (
+        "🟢 Low",
+        "Share lessons learned with team",
+        "Canary Lead",
+        3,
+    ),
+];
+
+const ACTIONS_STOP: [(&str, &str, &str, i64); 5] = [
+    ("🔴 High", "Fix identified blockers", "Canary Lead", 2),
+    (
+        "🔴 High",
+        "Update and re-run integration tests",
+        "Developer",
+        3,
+    ),
+    (
+        "🔴 High",
+        "Root cause analysis for failures",
+        "Tech Lead",
+        3,
+    ),
+    (
+        "🟠 Medium",
+        "Update canary plan based on findings",
+        "Canary Lead",
+        5,
+    ),
+    ("🟠 Medium", "Schedule re-run of canary", "Tech Lead", 7),
+];
+
+/// Builds the view. `run` supplies the record (log lines, checks, people's
+/// input); `data` the judgement.
+pub fn build_view(run: &RunData, data: &ReportData, lang: Lang) -> ReportView {
+    let l = labels(lang);
+    let missing = l["missing"].to_string();
+    let m = &run.manifest;
+    let tz = parse_offset(&m.display_timezone)
+        .unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero offset"));
+    let clock = Clock { tz };
+    let opt = |s: &Option<String>| {
+        s.clone()
+            .filter(|s| !s.trim().is_empty())
+            .unwrap_or_else(|| missing.clone())
+    };
+
+    let started = data
+        .phases
+        .iter()
+        .filter_map(|p| p.actual)
+        .map(|s| s.start)
+        .reduce(f64::min);
+    let ended = data
+        .phases
+        .iter()
+        .filter_map(|p| p.actual)
+        .map(|s| s.end)
+        .reduce(f64::max);
+    let run_start = m.scope.actual.window_start.as_ref().map(unix).or(started);
+    let run_end = m.scope.actual.window_end.as_ref().map(unix).or(ended);
+    let duration_s = run_start.zip(run_end).map(|(a, b)| b - a);
+
+    let events = &run.events;
+    let ddl = ddl_view(m, events, &missing);
+    let rollback = rollback_view(events, data, &clock, &missing);
+    let verification = verification_view(m, events, &missing);
+
+    let latency_metric = [MetricId::RequestLatencyP99Ms, MetricId::QueryLatencyP99Ms]
+        .into_iter()
+        .filter_map(|id| data.metric(id))
+        .find(|r| r.verdict.baseline_value.is_some() && r.verdict.post_value.is_some());
+    let latency = match latency_metric {
+        Some(r) => format!(
+            "{}ms → {}ms ({}) [{}]",
+            num(r.verdict.baseline_value.unwrap_or_default()),
+            num(r.verdict.post_value.unwrap_or_default()),
+            r.verdict
+                .post_delta_pct
+                .map_or("n/a".into(), |d| format!("{d:+.1}%")),
+            r.label
+        ),
+        None => missing.clone(),
+    };
+    let index_created = ddl.outcome == "success";
+    let warnings_count = data.counts.total.warning;
+
+    let team = if m.team.is_empty() {
+        missing.clone()
+    } else {
+        m.team
+            .iter()
+            .map(|t| format!("{} ({})", t.name, t.role))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+
+    let window_actual = match (run_start, run_end) {
+        (Some(a), Some(b)) => format!("{}-{} {}", clock.hm(a), clock.hm(b), tz_label(tz)),
+        _ => missing.clone(),
+    };
+    let scope = vec![
+        ScopeRow {
+            dimension: "Tenant",
+            planned: m.scope.planned.tenant.clone(),
+            actual: m.scope.actual.tenant.clone(),
+        },
+        ScopeRow {
+            dimension: "MySQL Connection",
+            planned: m.scope.planned.connection.clone(),
+            actual: m.scope.actual.connection.clone(),
+        },
+        ScopeRow {
+            dimension: "Table",
+            planned: m.scope.planned.table.clone(),
+            actual: format!("{}.{}", m.scope.actual.database, m.scope.actual.table),
+        },
+        ScopeRow {
+            dimension: "Operation",
+            planned: m.scope.planned.operation.clone(),
+            actual: m.scope.actual.operation.clone(),
+        },
+        ScopeRow {
+            dimension: "Time Window",
+            planned: m.scope.planned.time_window.clone(),
+            actual: window_actual,
+        },
+    ];
+
+    let size = match (m.target.rows, m.target.data_size_bytes) {
+        (None, None) => missing.clone(),
+        (r, b) => format!(
+            "{} rows / {}",
+            r.map_or("?".into(), |r| r.to_string()),
+            b.map_or("?".into(), human_bytes)
+        ),
+    };
+    let target = vec![
+        KeyValue {
+            key: "Database",
+            value: m.scope.actual.database.clone(),
+        },
+        KeyValue {
+            key: "Target Table",
+            value: m.scope.actual.table.clone(),
+        },
+        KeyValue {
+            key: "Table Engine",
+            value: opt(&m.target.engine),
+        },
+        KeyValue {
+            key: "Table Size",
+            value: size,
+        },
+        KeyValue {
+            key: "Index Name",
+            value: m.target.index_name.clone(),
+        },
+        KeyValue {
+            key: "Index Columns",
+            value: m.target.columns.join(", "),
+        },
+        KeyValue {
+            key: "Index Type",
+            value: m.target.index_type.clone(),
+        },
+    ];
+
+    // Timeline.
+    let plan_start = unix(&m.plan.start);
+    let phase_rows: Vec<PhaseRow> = data
+        .phases
+        .iter()
+        .map(|p| PhaseRow {
+            name: p.phase.label(),
+            planned: format!("T+{}", offset_text(p.planned.start - plan_start)),
+            start: p.actual.map_or(missing.clone(), |s| clock.hm(s.start)),
+            end: p.actual.map_or(missing.clone(), |s| clock.hm(s.end)),
+            duration: p
+                .actual
+                .map_or(missing.clone(), |s| minutes(s.duration_s())),
+            status: match p.status {
+                Some(PhaseStatus::Done) => "✅ Done".into(),
+                Some(PhaseStatus::Failed) => "❌ Failed".into(),
+                Some(PhaseStatus::Skipped) => "⏭️ Skipped".into(),
+                Some(PhaseStatus::Aborted) => "⛔ Aborted".into(),
+                None => "⬜ Not run".into(),
+            },
+        })
+        .collect();
+    let gantt = data
+        .phases
+        .iter()
+        .filter_map(|p| {
+            let s = p.actual?;
+            let section = match p.phase {
+                Phase::Precheck | Phase::Readiness => "Pre-Canary",
+                Phase::Baseline | Phase::Execute | Phase::Verification => "Canary Execution",
+                Phase::Monitoring => "Monitoring",
+                Phase::After | Phase::Analysis => "Post-Canary",
+            };
+            Some(GanttRow {
+                section,
+                name: p.phase.label(),
+                id: p.phase.key().to_string(),
+                state: match p.status {
+                    Some(PhaseStatus::Done) => "done",
+                    Some(PhaseStatus::Failed | PhaseStatus::Aborted) => "crit",
+                    _ => "active",
+                },
+                start: clock.hm(s.start),
+                minutes: ((s.duration_s() / 60.0).round() as i64).max(1),
+            })
+        })
+        .collect();
+
+    // Kill switches.
+    let mut responses = Vec::new();
+    let kill_checks: Vec<KillCheckRow> = events
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::KillSwitchCheck {
+                checkpoint,
+                global,
+                connection,
+                response_ms,
+                error,
+            } => {
+                if let Some(r) = response_ms {
+                    responses.push(*r);
+                }
+                Some(KillCheckRow {
+                    checkpoint: checkpoint.clone(),
+                    time: clock.hm(unix(&e.ts)),
+                    global: switch(*global),
+                    connection: switch(*connection),
+                    response: match (response_ms, error) {
+                        (Some(r), _) => format!("{} ms", num(*r)),
+                        (None, Some(e)) => format!("no answer: {e}"),
+                        (None, None) => "no answer".into(),
+                    },
+                })
+            }
+            _ => None,
+        })
+        .collect();
+    let ks_rule = data
+        .reasons
+        .iter()
+        .find(|r| r.rule == RuleId::KillSwitchChecksPassed);
+    let kill_summary = KillSummary {
+        total: kill_checks.len(),
+        all_passed: ks_rule.is_some_and(|r| r.passed),
+        average: if responses.is_empty() {
+            missing.clone()
+        } else {
+            format!(
+                "{} ms",
+                num(responses.iter().sum::<f64>() / responses.len() as f64)
+            )
+        },
+        max: responses
+            .iter()
+            .copied()
+            .reduce(f64::max)
+            .map_or(missing.clone(), |v| format!("{} ms", num(v))),
+    };
+
+    // Metrics.
+    let metric_tables = CATEGORY_TITLES
+        .iter()
+        .map(|(cat, number, title)| MetricTable {
+            number,
+            title,
+            rows: data
+                .metrics
+                .iter()
+                .filter(|r| r.category == *cat)
+                .map(|r| {
+                    let v = &r.verdict;
+                    let cell = |value: Option<f64>, delta: Option<f64>| match value {
+                        None => "—".to_string(),
+                        Some(x) => match delta {
+                            Some(d) => format!("{} ({d:+.1}%)", with_unit(x, &r.unit)),
+                            None => with_unit(x, &r.unit),
+                        },
+                    };
+                    let note = match (v.pre_existing, &v.no_data_reason) {
+                        (Some(p), _) => Some(format!("baseline already {}", p.key())),
+                        (None, Some(why)) => Some(why.clone()),
+                        _ => None,
+                    };
+                    MetricView {
+                        key: r.metric.key(),
+                        label: r.metric.label(),
+                        baseline: cell(v.baseline_value, None),
+                        during: cell(v.during_value, v.during_delta_pct),
+                        post: cell(v.post_value, v.post_delta_pct),
+                        threshold: threshold_text(r.bound_kind, r.warning, r.critical, &r.unit),
+                        status: status_cell(r.status),
+                        status_key: r.status.key(),
+                        note,
+                    }
+                })
+                .collect(),
+        })
+        .collect();
+    let counts = CATEGORY_TITLES
+        .iter()
+        .map(|(cat, _, title)| {
+            let c = data.counts.of(*cat);
+            CountRow {
+                category: title,
+                total: c.total,
+                ok: c.ok,
+                warning: c.warning,
+                critical: c.critical,
+                no_data: c.no_data,
+            }
+        })
+        .chain(std::iter::once({
+            let c = &data.counts.total;
+            CountRow {
+                category: "Total",
+                total: c.total,
+                ok: c.ok,
+                warning: c.warning,
+                critical: c.critical,
+                no_data: c.no_data,
+            }
+        }))
+        .collect();
+    let names = |s: Status| -> Vec<&str> {
+        data.metrics
+            .iter()
+            .filter(|r| r.status == s)
+            .map(|r| r.metric.label())
+            .collect()
+    };
+    let mut assessment = Assessment {
+        good: Vec::new(),
+        watch: Vec::new(),
+        improve: Vec::new(),
+    };
+    let ok = names(Status::Ok);
+    if !ok.is_empty() {
+        assessment.good.push(format!(
+            "{} of {} metrics within bounds",
+            ok.len(),
+            data.metrics.len()
+        ));
+    }
+    for r in data.metrics.iter().filter(|r| r.status == Status::Warning) {
+        assessment.watch.push(format!("{}: WARNING", r.label));
+    }
+    for r in data
+        .metrics
+        .iter()
+        .filter(|r| r.verdict.pre_existing.is_some())
+    {
+        assessment.watch.push(format!(
+            "{}: already {} in the baseline",
+            r.label,
+            r.verdict.pre_existing.map_or("", |s| s.key())
+        ));
+    }
+    for r in data.metrics.iter().filter(|r| r.status == Status::Critical) {
+        assessment.improve.push(format!("{}: CRITICAL", r.label));
+    }
+    let no_data = names(Status::NoData);
+    if !no_data.is_empty() {
+        assessment
+            .improve
+            .push(format!("No data for: {}", no_data.join(", ")));
+    }
+
+    // Incidents.
+    let incidents: Vec<IncidentView> = data
+        .incidents
+        .iter()
+        .enumerate()
+        .map(|(i, inc)| IncidentView {
+            n: i + 1,
+            time: clock.hm(inc.time),
+            severity: match inc.severity {
+                Severity::Critical => "🔴 Critical",
+                Severity::Warning => "🟠 Warning",
+                Severity::Info => "🟢 Info",
+            }
+            .into(),
+            severity_key: match inc.severity {
+                Severity::Critical => "critical",
+                Severity::Warning => "warning",
+                Severity::Info => "info",
+            },
+            description: inc.description.clone(),
+            action: opt(&inc.action),
+            resolution: opt(&inc.resolution),
+            status: if inc.resolved {
+                "✅ Resolved"
+            } else {
+                "⛔ Open"
+            },
+        })
+        .collect();
+    let sev = |s: Severity| data.incidents.iter().filter(|i| i.severity == s).count();
+    let incident_summary = IncidentSummary {
+        total: data.incidents.len(),
+        critical: sev(Severity::Critical),
+        warning: sev(Severity::Warning),
+        info: sev(Severity::Info),
+        all_resolved: data.incidents.iter().all(|i| i.resolved),
+    };
+
+    // 6.2 application checks: the template's four, as recorded.
+    let app_checks = {
+        let recorded: Vec<(String, String, bool)> = events
+            .iter()
+            .filter_map(|e| match &e.event {
+                Event::AppCheck {
+                    check,
+                    actual,
+                    passed,
+                } => Some((check.clone(), actual.clone(), *passed)),
+                _ => None,
+            })
+            .collect();
+        let mut rows: Vec<CheckRow> = APP_CHECKS
+            .iter()
+            .map(|name| {
+                let found = recorded
+                    .iter()
+                    .find(|(c, _, _)| c.eq_ignore_ascii_case(name));
+                CheckRow {
+                    check: name.to_string(),
+                    expected: "Yes".into(),
+                    actual: found.map_or(missing.clone(), |f| f.1.clone()),
+                    status: found.map_or("⬜ Not checked".into(), |f| pass_fail(f.2)),
+                }
+            })
+            .collect();
+        rows.extend(
+            recorded
+                .iter()
+                .filter(|(c, _, _)| !APP_CHECKS.iter().any(|n| c.eq_ignore_ascii_case(n)))
+                .map(|(c, a, p)| CheckRow {
+                    check: c.clone(),
+                    expected: "Yes".into(),
+                    actual: a.clone(),
+                    status: pass_fail(*p),
+                }),
+        );
+        rows
+    };
+
+    let impact = impact_rows(data, &missing);
+    let performance_notes = m.human.performance_notes.clone().unwrap_or_else(|| {
+        format!(
+            "{} ({}). {}",
+            latency,
+            l["derived_note"],
+            data.reasons
+                .iter()
+                .find(|r| r.rule == RuleId::PostLatencyDegradation)
+                .map_or(String::new(), |r| r.detail.clone())
+        )
+    });
+
+    let justification = data
+        .reasons
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {}: {}{}",
+                if r.passed { "✅" } else { "❌" },
+                r.rule.requirement(),
+                r.detail,
+                if r.disabled {
+                    " (rule disabled by the thresholds file)"
+                } else {
+                    ""
+                }
+            )
+        })
+        .collect();
+
+    let run_day = run_start.unwrap_or(plan_start);
+    let conditions = data
+        .conditions
+        .iter()
+        .map(|c| {
+            (
+                c.condition.clone(),
+                "Canary Lead".to_string(),
+                clock.date_plus_days(run_day, 1),
+            )
+        })
+        .chain(
+            m.human
+                .conditions
+                .iter()
+                .map(|c| (c.condition.clone(), opt(&c.owner), opt(&c.due))),
+        )
+        .enumerate()
+        .map(|(i, (condition, owner, due))| ConditionRow {
+            n: i + 1,
+            condition,
+            owner,
+            due,
+        })
+        .collect();
+    let blockers = data
+        .blockers
+        .iter()
+        .map(|b| {
+            (
+                format!("{}: {}", b.rule.requirement(), b.detail),
+                "🔴 Critical".to_string(),
+                missing.clone(),
+                missing.clone(),
+            )
+        })
+        .chain(m.human.blockers.iter().map(|b| {
+            let sev = if b.severity.eq_ignore_ascii_case("critical") {
+                "🔴 Critical"
+            } else {
+                "🟠 High"
+            };
+            (
+                b.blocker.clone(),
+                sev.to_string(),
+                opt(&b.owner),
+                opt(&b.target),
+            )
+        }))
+        .enumerate()
+        .map(|(i, (blocker, severity, owner, target))| BlockerRow {
+            n: i + 1,
+            blocker,
+            severity,
+            owner,
+            target,
+        })
+        .collect();
+
+    let approved = data.decision == Verdict::ApprovedForLimitedProd;
+    let actions = (if approved {
+        ACTIONS_APPROVED
+    } else {
+        ACTIONS_STOP
+    })
+    .iter()
+    .enumerate()
+    .map(|(i, (priority, item, owner, days))| ActionRow {
+        n: i + 1,
+        priority,
+        item,
+        owner: owner.to_string(),
+        due: format!("{} (D+{days})", clock.date_plus_days(run_day, *days)),
+        status: "⬜ Pending",
+    })
+    .collect();
+
+    let lessons = m
+        .human
+        .lessons
+        .iter()
+        .enumerate()
+        .map(|(i, x)| LessonRow {
+            n: i + 1,
+            what: x.what_happened.clone(),
+            impact: opt(&x.impact),
+            root_cause: opt(&x.root_cause),
+            action: opt(&x.action_item),
+        })
+        .collect();
+    let signoff = {
+        let mut rows: Vec<SignOffRow> = ["Canary Lead", "DBA", "Tech Lead"]
+            .iter()
+            .map(|role| {
+                let s = m
+                    .human
+                    .sign_off
+                    .iter()
+                    .find(|s| s.role.eq_ignore_ascii_case(role));
+                SignOffRow {
+                    role: role.to_string(),
+                    name: s.map_or(missing.clone(), |s| s.name.clone()),
+                    date: s.map_or(missing.clone(), |s| opt(&s.date)),
+                    approval: s.map_or("⬜ Pending".into(), |s| {
+                        if s.approved {
+                            "✅ Approved".into()
+                        } else {
+                            "⬜ Pending".into()
+                        }
+                    }),
+                    notes: s.map_or(String::new(), |s| s.notes.clone().unwrap_or_default()),
+                }
+            })
+            .collect();
+        rows.extend(
+            m.human
+                .sign_off
+                .iter()
+                .filter(|s| {
+                    !["Canary Lead", "DBA", "Tech Lead"]
+                        .iter()
+                        .any(|r| s.role.eq_ignore_ascii_case(r))
+                })
+                .map(|s| SignOffRow {
+                    role: s.role.clone(),
+                    name: s.name.clone(),
+                    date: opt(&s.date),
+                    approval: if s.approved {
+                        "✅ Approved".into()
+                    } else {
+                        "⬜ Pending".into()
+                    },
+                    notes: s.notes.clone().unwrap_or_default(),
+                }),
+        );
+        rows
+    };
+    let doc = DocStatus {
+        status: match m.human.report_status {
+            Some(ReportStatus::Final) => "Final".into(),
+            Some(ReportStatus::UnderReview) => "Under Review".into(),
+            Some(ReportStatus::Draft) | None => "Draft".into(),
+        },
+        author: m
+            .human
+            .report_author
+            .clone()
+            .or_else(|| m.lead.clone())
+            .unwrap_or_else(|| missing.clone()),
+        date: m
+            .human
+            .report_date
+            .clone()
+            .unwrap_or_else(|| run_end.map_or(missing.clone(), |t| clock.date(t))),
+    };
+
+    let log_lines = events.iter().filter_map(|e| log_line(e, &clock)).collect();
+    let links = |v: &[crate::model::Link]| -> Vec<LinkRow> {
+        v.iter()
+            .map(|x| LinkRow {
+                name: x.name.clone(),
+                url: x.url.clone(),
+                notes: x.notes.clone().unwrap_or_default(),
+            })
+            .collect()
+    };
+
+    ReportView {
+        lang: if lang == Lang::Th { "th" } else { "en" },
+        labels: l.clone(),
+        tz: tz_label(tz),
+        complete: data.complete,
+        approved,
+        decision: data.decision.key(),
+        run: RunInfo {
+            id: m.run_id.clone(),
+            date: run_start.map_or(missing.clone(), |t| clock.date(t)),
+            start: run_start.map_or(missing.clone(), |t| {
+                format!("{} {}", clock.hm(t), tz_label(tz))
+            }),
+            end: run_end.map_or(missing.clone(), |t| {
+                format!("{} {}", clock.hm(t), tz_label(tz))
+            }),
+            duration: duration_s.map_or(missing.clone(), hours_minutes),
+            lead: opt(&m.lead),
+            team,
+        },
+        scope,
+        exec: ExecSummary {
+            index_created,
+            rollback: rollback.occurred,
+            alerts: data.alerts_fired,
+            incidents: data.incidents.len(),
+        },
+        quick: QuickSummary {
+            target: format!("{}.{}", m.scope.actual.table, m.target.index_name),
+            duration: duration_s.map_or(missing.clone(), hours_minutes),
+            latency,
+            alerts: data.counts.total.critical,
+            warnings: warnings_count,
+        },
+        target,
+        ddl,
+        gantt,
+        phases: phase_rows,
+        kill_checks,
+        kill_summary,
+        metric_tables,
+        counts,
+        assessment,
+        incidents,
+        incident_summary,
+        incident_notes: m.human.incident_notes.clone(),
+        rollback,
+        verification,
+        app_checks,
+        impact,
+        performance_notes,
+        justification,
+        conditions,
+        blockers,
+        actions,
+        lessons,
+        signoff,
+        final_notes: m.human.final_notes.clone(),
+        doc,
+        log_lines,
+        dashboards: links(&m.human.dashboards),
+        documents: links(&m.human.related_documents),
+        inputs: data
+            .inputs
+            .iter()
+            .map(|s| InputRow {
+                path: s.path.clone(),
+                format: s.format.clone(),
+                rows: s.rows,
+                bytes: s.bytes,
+            })
+            .collect(),
+        thresholds_source: data.thresholds.source.clone(),
+        thresholds_sha256: data.thresholds.sha256.clone(),
+        warnings: data.warnings.clone(),
+        charts: Vec::new(),
+    }
+}
+
+fn pass_fail(p: bool) -> String {
+    if p {
+        "✅ Pass".into()
+    } else {
+        "❌ Fail".into()
+    }
+}
+
+/// `T+45m` style, as the template writes planned times.
+fn offset_text(secs: f64) -> String {
+    format!("{}m", (secs / 60.0).round() as i64)
+}
+
+fn human_bytes(b: u64) -> String {
+    let units = ["B", "KB", "MB", "GB", "TB"];
+    let mut v = b as f64;
+    let mut i = 0;
+    while v >= 1024.0 && i < units.len() - 1 {
+        v /= 1024.0;
+        i += 1;
+    }
+    if i == 0 {
+        format!("{b} B")
+    } else {
+        format!("{v:.1} {}", units[i])
+    }
+}
+
+fn ddl_view(m: &Manifest, events: &[EventRecord], missing: &str) -> DdlView {
+    let start = events.iter().find_map(|e| match &e.event {
+        Event::DdlStart { statement } => Some((unix(&e.ts), statement.clone())),
+        _ => None,
+    });
+    let end = events.iter().find_map(|e| match &e.event {
+        Event::DdlEnd {
+            outcome,
+            error,
+            duration_s,
+        } => Some((unix(&e.ts), *outcome, error.clone(), *duration_s)),
+        _ => None,
+    });
+    let statement = start
+        .as_ref()
+        .map(|s| s.1.clone())
+        .or_else(|| m.ddl.clone())
+        .unwrap_or_else(|| missing.to_string());
+    let (outcome, error, execution_time) = match (&start, &end) {
+        (_, Some((t_end, outcome, error, dur))) => {
+            let secs = dur.or(start.as_ref().map(|s| t_end - s.0));
+            (
+                match outcome {
+                    DdlOutcome::Success => "success",
+                    DdlOutcome::Failed => "failed",
+                    DdlOutcome::Killed => "killed",
+                },
+                error.clone(),
+                secs.map_or(missing.to_string(), |s| {
+                    format!("{s:.1} s ({})", minutes(s))
+                }),
+            )
+        }
+        (Some(_), None) => ("not finished", None, missing.to_string()),
+        (None, None) => ("not run", None, missing.to_string()),
+    };
+    DdlView {
+        statement,
+        outcome,
+        error,
+        execution_time,
+    }
+}
+
+fn rollback_view(
+    events: &[EventRecord],
+    data: &ReportData,
+    clock: &Clock,
+    missing: &str,
+) -> RollbackView {
+    let mut v = RollbackView {
+        occurred: false,
+        trigger: missing.into(),
+        reason: missing.into(),
+        decided_by: missing.into(),
+        decided_at: missing.into(),
+        started_at: missing.into(),
+        completed_at: missing.into(),
+        duration: missing.into(),
+        steps: Vec::new(),
+        statement: missing.into(),
+        show_index_sql: String::new(),
+        post_checks: Vec::new(),
+        post_monitoring: missing.into(),
+    };
+    let mut started = None;
+    let mut steps: BTreeMap<u8, (String, StepStatus)> = BTreeMap::new();
+    let mut checks: Vec<(String, String, bool)> = Vec::new();
+    for e in events {
+        let t = unix(&e.ts);
+        match &e.event {
+            Event::RollbackDecision {
+                trigger,
+                reason,
+                decided_by,
+            } => {
+                v.occurred = true;
+                v.trigger = match trigger {
+                    RollbackTrigger::Automatic => "Automatic".into(),
+                    RollbackTrigger::Manual => "Manual".into(),
+                };
+                v.reason = reason.clone();
+                v.decided_by = decided_by.clone().unwrap_or_else(|| missing.into());
+                v.decided_at = clock.hms(t);
+            }
+            Event::RollbackStart { statement } => {
+                v.occurred = true;
+                started = Some(t);
+                v.started_at = clock.hms(t);
+                if let Some(s) = statement {
+                    v.statement = s.clone();
+                }
+            }
+            Event::RollbackStep {
+                step,
+                actual,
+                status,
+            } => {
+                v.occurred = true;
+                steps.insert(*step, (actual.clone(), *status));
+            }
+            Event::RollbackEnd { success, error } => {
+                v.occurred = true;
+                v.completed_at = format!(
+                    "{}{}",
+                    clock.hms(t),
+                    if *success {
+                        String::new()
+                    } else {
+                        format!(" (failed: {})", error.clone().unwrap_or_default())
+                    }
+                );
+                if let Some(s) = started {
+                    v.duration = minutes(t - s);
+                }
+            }
+            Event::PostRollbackCheck {
+                check,
+                actual,
+                passed,
+            } => checks.push((check.clone(), actual.clone(), *passed)),
+            _ => {}
+        }
+    }
+    if !v.occurred {
+        return v;
+    }
+    v.steps = ROLLBACK_STEPS
+        .iter()
+        .enumerate()
+        .map(|(i, (action, expected))| {
+            let n = i as u8 + 1;
+            let rec = steps.get(&n);
+            StepRow {
+                n,
+                action,
+                expected,
+                actual: rec.map_or(missing.into(), |r| r.0.clone()),
+                status: match rec.map(|r| r.1) {
+                    Some(StepStatus::Done) => "✅ Done".into(),
+                    Some(StepStatus::Failed) => "❌ Failed".into(),
+                    Some(StepStatus::Skipped) => "⏭️ Skipped".into(),
+                    None => "⬜ Not recorded".into(),
+                },
+            }
+        })
+        .collect();
+    v.post_checks = POST_ROLLBACK_CHECKS
+        .iter()
+        .map(|name| {
+            let found = checks.iter().find(|c| c.0.eq_ignore_ascii_case(name));
+            CheckRow {
+                check: name.to_string(),
+                expected: "Yes".into(),
+                actual: found.map_or(missing.into(), |c| c.1.clone()),
+                status: found.map_or("⬜ Not verified".into(), |c| {
+                    if c.2 {
+                        "✅ Verified".into()
+                    } else {
+                        "❌ Not verified".into()
+                    }
+                }),
+            }
+        })
+        .collect();
+    if let Some(after) = data
+        .phases
+        .iter()
+        .find(|p| p.phase == Phase::After)
+        .and_then(|p| p.actual)
+    {
+        v.post_monitoring = minutes(after.duration_s());
+    }
+    v
+}
+
+fn verification_view(m: &Manifest, events: &[EventRecord], missing: &str) -> VerificationView {
+    let t = &m.target;
+    let rec = events.iter().rev().find_map(|e| match &e.event {
+        Event::Verification {
+            index_exists,
+            columns,
+            index_type,
+            explain_type,
+            explain_key,
+            explain_query,
+            show_index_output,
+            explain_output,
+        } => Some((
+            *index_exists,
+            columns.clone(),
+            index_type.clone(),
+            explain_type.clone(),
+            explain_key.clone(),
+            explain_query.clone(),
+            show_index_output.clone(),
+            explain_output.clone(),
+        )),
+        _ => None,
+    });
+    let show_index_sql = format!(
+        "SHOW INDEX FROM {} WHERE Key_name = '{}';",
+        m.scope.actual.table, t.index_name
+    );
+    let Some((exists, columns, itype, etype, ekey, query, show_out, explain_out)) = rec else {
+        return VerificationView {
+            recorded: false,
+            rows: [
+                "Index exists in SHOW INDEX",
+                "Index usable by query",
+                "Correct columns",
+                "Correct index type",
+            ]
+            .iter()
+            .map(|c| CheckRow {
+                check: c.to_string(),
+                expected: "Yes".into(),
+                actual: missing.into(),
+                status: "⬜ Not verified".into(),
+            })
+            .collect(),
+            show_index_sql,
+            show_index_output: missing.into(),
+            explain_query: format!(
+                "EXPLAIN SELECT * FROM {} WHERE {} = 'value';",
+                m.scope.actual.table,
+                t.columns.first().map_or("?", |c| c.as_str())
+            ),
+            explain_output: missing.into(),
+        };
+    };
+    let usable = matches!(
+        etype.as_deref().map(str::to_ascii_lowercase).as_deref(),
+        Some("ref" | "range")
+    ) && ekey.as_deref() == Some(t.index_name.as_str());
+    let same_cols = columns.len() == t.columns.len()
+        && columns
+            .iter()
+            .zip(&t.columns)
+            .all(|(a, b)| a.eq_ignore_ascii_case(b));
+    let type_ok = itype
+        .as_deref()
+        .is_some_and(|i| i.eq_ignore_ascii_case(&t.index_type));
+    VerificationView {
+        recorded: true,
+        rows: vec![
+            CheckRow {
+                check: "Index exists in SHOW INDEX".into(),
+                expected: "Yes".into(),
+                actual: if exists { "Yes".into() } else { "No".into() },
+                status: pass_fail(exists),
+            },
+            CheckRow {
+                check: "Index usable by query".into(),
+                expected: "Yes (type ref/range)".into(),
+                actual: format!(
+                    "type={}, key={}",
+                    etype.as_deref().unwrap_or("?"),
+                    ekey.as_deref().unwrap_or("NULL")
+                ),
+                status: pass_fail(usable),
+            },
+            CheckRow {
+                check: "Correct columns".into(),
+                expected: t.columns.join(", "),
+                actual: if columns.is_empty() {
+                    missing.into()
+                } else {
+                    columns.join(", ")
+                },
+                status: pass_fail(same_cols),
+            },
+            CheckRow {
+                check: "Correct index type".into(),
+                expected: t.index_type.clone(),
+                actual: itype.unwrap_or_else(|| missing.into()),
+                status: pass_fail(type_ok),
+            },
+        ],
+        show_index_sql,
+        show_index_output: show_out.unwrap_or_else(|| missing.into()),
+        explain_query: query
+            .map(|q| format!("EXPLAIN {q}"))
+            .unwrap_or_else(|| missing.into()),
+        explain_output: explain_out.unwrap_or_else(|| missing.into()),
+    }
+}
+
+/// 6.3, derived from the numbers.
+fn impact_rows(data: &ReportData, missing: &str) -> Vec<ImpactRow> {
+    let post_delta = |id: MetricId| data.metric(id).and_then(|r| r.verdict.post_delta_pct);
+    let during_delta = |id: MetricId| data.metric(id).and_then(|r| r.verdict.during_delta_pct);
+    let query =
+        post_delta(MetricId::QueryLatencyP99Ms).or(post_delta(MetricId::RequestLatencyP99Ms));
+    let query_row = ImpactRow {
+        aspect: "Query Performance",
+        assessment: match query {
+            Some(d) if d <= -5.0 => "Improved".into(),
+            Some(d) if d < 5.0 => "No Change".into(),
+            Some(_) => "Degraded".into(),
+            None => missing.into(),
+        },
+        notes: query.map_or(String::new(), |d| {
+            format!("P99 latency after the change {d:+.1}% against the baseline")
+        }),
+    };
+    let write = during_delta(MetricId::ThroughputRps);
+    let lock = data.metric(MetricId::LockWaitTimeS).map(|r| r.status);
+    let write_row = ImpactRow {
+        aspect: "Write Performance",
+        assessment: match (write, lock) {
+            (Some(d), _) if d <= -20.0 => "Significant Impact".into(),
+            (_, Some(Status::Critical)) => "Significant Impact".into(),
+            (Some(d), _) if d <= -5.0 => "Minor Impact".into(),
+            (_, Some(Status::Warning)) => "Minor Impact".into(),
+            (Some(_), _) | (None, Some(Status::Ok)) => "No Impact".into(),
+            _ => missing.into(),
+        },
+        notes: write.map_or(String::new(), |d| {
+            format!("throughput during the DDL {d:+.1}% against the baseline")
+        }),
+    };
+    let system_worst = data
+        .metrics
+        .iter()
+        .filter(|r| r.category == Category::System)
+        .map(|r| r.status)
+        .max()
+        .unwrap_or(Status::NoData);
+    let resource_row = ImpactRow {
+        aspect: "Resource Usage",
+        assessment: match system_worst {
+            Status::Ok => "Acceptable".into(),
+            Status::Warning => "High but OK".into(),
+            Status::Critical => "Too High".into(),
+            Status::NoData => missing.into(),
+        },
+        notes: format!("worst system metric status: {}", system_worst.key()),
+    };
+    let overall_row = ImpactRow {
+        aspect: "Overall Impact",
+        assessment: match (data.approved(), query) {
+            (true, Some(d)) if d <= -5.0 => "Positive".into(),
+            (true, _) => "Neutral".into(),
+            (false, _) => "Negative".into(),
+        },
+        notes: format!("decision {}", data.decision.key()),
+    };
+    vec![query_row, write_row, resource_row, overall_row]
+}
+
+fn log_line(e: &EventRecord, clock: &Clock) -> Option<String> {
+    let t = clock.hms(unix(&e.ts));
+    let (level, msg) = match &e.event {
+        Event::Log { level, message } => (level.clone(), message.clone()),
+        Event::PhaseStart { phase } => ("INFO".into(), format!("{} started", phase.label())),
+        Event::PhaseEnd { phase, status } => (
+            if *status == PhaseStatus::Done {
+                "INFO"
+            } else {
+                "WARN"
+            }
+            .into(),
+            format!("{} ended ({:?})", phase.label(), status).replace("(Done)", "(done)"),
+        ),
+        Event::DdlStart { statement } => ("INFO".into(), format!("Executing: {statement}")),
+        Event::DdlEnd { outcome, error, .. } => (
+            if *outcome == DdlOutcome::Success {
+                "INFO"
+            } else {
+                "ERROR"
+            }
+            .into(),
+            format!(
+                "DDL {}{}",
+                match outcome {
+                    DdlOutcome::Success => "succeeded",
+                    DdlOutcome::Failed => "failed",
+                    DdlOutcome::Killed => "killed",
+                },
+                error.as_ref().map(|e| format!(": {e}")).unwrap_or_default()
+            ),
+        ),
+        Event::Incident {
+            severity,
+            description,
+            ..
+        } => (
+            match severity {
+                Severity::Critical => "ERROR",
+                Severity::Warning => "WARN",
+                Severity::Info => "INFO",
+            }
+            .into(),
+            format!("Incident: {description}"),
+        ),
+        Event::RollbackDecision { reason, .. } => {
+            ("WARN".into(), format!("Rollback decided: {reason}"))
+        }
+        Event::RollbackEnd { success, .. } => (
+            if *success { "INFO" } else { "ERROR" }.into(),
+            if *success {
+                "Rollback completed".into()
+            } else {
+                "Rollback FAILED".into()
+            },
+        ),
+        Event::RunEnd { status } => (
+            "INFO".into(),
+            format!("Canary run ended: {status:?}").to_lowercase(),
+        ),
+        Event::Alert { name, severity, .. } => {
+            ("WARN".into(), format!("Alert fired: {name} ({severity:?})"))
+        }
+        _ => return None,
+    };
+    Some(format!("[{t}] {level} - {msg}"))
+}
+
+/// Counts the rows of a kind in the incident log (for tests and summaries).
+pub fn breach_rows(data: &ReportData) -> usize {
+    data.incidents
+        .iter()
+        .filter(|i| i.origin == IncidentOrigin::Breach)
+        .count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_parse_like_the_template_writes_them() {
+        assert_eq!(parse_offset("+07:00").unwrap().local_minus_utc(), 7 * 3600);
+        assert_eq!(parse_offset("UTC+7").unwrap().local_minus_utc(), 7 * 3600);
+        assert_eq!(
+            parse_offset("-05:30").unwrap().local_minus_utc(),
+            -(5 * 3600 + 30 * 60)
+        );
+        assert_eq!(parse_offset("Z").unwrap().local_minus_utc(), 0);
+        assert!(parse_offset("Asia/Bangkok").is_none());
+        assert_eq!(tz_label(parse_offset("+07:00").unwrap()), "UTC+7");
+    }
+
+    #[test]
+    fn thresholds_read_like_the_template() {
+        assert_eq!(
+            threshold_text(BoundKind::Above, Some(70.0), Some(85.0), "%"),
+            "Warning: >70%, Critical: >85%"
+        );
+        assert_eq!(
+            threshold_text(BoundKind::IncreasePct, Some(20.0), Some(50.0), "ms"),
+            "Warning: >20% increase, Critical: >50% increase"
+        );
+        assert_eq!(threshold_text(BoundKind::None, None, None, "count"), "-");
+    }
+}

@@ -1,0 +1,3 @@
+//! The integration test binary: each module exercises the tool as a user would.
+
+mod suite;
