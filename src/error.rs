@@ -67,7 +67,15 @@ mod tests {
 
     #[test]
     fn message_names_file_line_and_field() {
-        let e = InputError::invalid("run/metrics/a.csv", Some(12), Some("value"), "not a number: `abc`");
-        assert_eq!(e.to_string(), "run/metrics/a.csv:12: field `value`: not a number: `abc`");
+        let e = InputError::invalid(
+            "run/metrics/a.csv",
+            Some(12),
+            Some("value"),
+            "not a number: `abc`",
+        );
+        assert_eq!(
+            e.to_string(),
+            "run/metrics/a.csv:12: field `value`: not a number: `abc`"
+        );
     }
 }

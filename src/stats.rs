@@ -111,7 +111,10 @@ mod tests {
     fn summary_sorts_and_counts() {
         let mut v = vec![5.0, 1.0, 3.0];
         let s = summarize(&mut v).unwrap();
-        assert_eq!((s.count, s.min, s.max, s.mean, s.p50, s.sum), (3, 1.0, 5.0, 3.0, 3.0, 9.0));
+        assert_eq!(
+            (s.count, s.min, s.max, s.mean, s.p50, s.sum),
+            (3, 1.0, 5.0, 3.0, 3.0, 9.0)
+        );
         assert!(summarize(&mut []).is_none());
     }
 

@@ -82,36 +82,67 @@ impl Default for Thresholds {
         use BoundKind::*;
         use MetricId::*;
         use Statistic::*;
-        let bound = |kind, warning: Option<f64>, critical: Option<f64>, statistic| MetricThreshold {
-            kind,
-            warning,
-            critical,
-            statistic,
-            sustained_for_s: DEFAULT_SUSTAINED_S,
-        };
+        let bound =
+            |kind, warning: Option<f64>, critical: Option<f64>, statistic| MetricThreshold {
+                kind,
+                warning,
+                critical,
+                statistic,
+                sustained_for_s: DEFAULT_SUSTAINED_S,
+            };
         let table: [(MetricId, MetricThreshold); 20] = [
             (CpuUsagePct, bound(Above, Some(70.0), Some(85.0), Mean)),
             (MemoryUsagePct, bound(Above, Some(80.0), Some(90.0), Mean)),
             (DiskReadMbS, bound(Above, Some(100.0), Some(200.0), Mean)),
             (DiskWriteMbS, bound(Above, Some(50.0), Some(100.0), Mean)),
-            (NetworkLatencyMs, bound(Above, Some(50.0), Some(100.0), Mean)),
+            (
+                NetworkLatencyMs,
+                bound(Above, Some(50.0), Some(100.0), Mean),
+            ),
             (
                 ActiveConnections,
                 bound(AbovePctOfMaxConnections, Some(80.0), Some(90.0), Mean),
             ),
-            (QueryLatencyP50Ms, bound(IncreasePct, Some(20.0), Some(50.0), P50)),
-            (QueryLatencyP99Ms, bound(IncreasePct, Some(30.0), Some(100.0), P99)),
+            (
+                QueryLatencyP50Ms,
+                bound(IncreasePct, Some(20.0), Some(50.0), P50),
+            ),
+            (
+                QueryLatencyP99Ms,
+                bound(IncreasePct, Some(30.0), Some(100.0), P99),
+            ),
             (LockWaitTimeS, bound(Above, Some(1.0), Some(5.0), Mean)),
-            (TableLocksWaited, bound(None, Option::None, Option::None, Sum)),
+            (
+                TableLocksWaited,
+                bound(None, Option::None, Option::None, Sum),
+            ),
             (ReplicationLagS, bound(Above, Some(30.0), Some(60.0), Mean)),
-            (BufferPoolHitRatePct, bound(Below, Some(95.0), Some(90.0), Mean)),
+            (
+                BufferPoolHitRatePct,
+                bound(Below, Some(95.0), Some(90.0), Mean),
+            ),
             (ThreadsRunning, bound(Above, Some(50.0), Some(100.0), Mean)),
             (ErrorRatePct, bound(Above, Some(0.1), Some(1.0), Mean)),
-            (RequestLatencyP50Ms, bound(IncreasePct, Some(20.0), Some(50.0), P50)),
-            (RequestLatencyP99Ms, bound(IncreasePct, Some(30.0), Some(100.0), P99)),
-            (ThroughputRps, bound(DecreasePct, Some(20.0), Some(50.0), Mean)),
-            (KillSwitchCheckCount, bound(None, Option::None, Option::None, Count)),
-            (KillSwitchApiResponseMs, bound(Above, Some(500.0), Some(2000.0), Max)),
+            (
+                RequestLatencyP50Ms,
+                bound(IncreasePct, Some(20.0), Some(50.0), P50),
+            ),
+            (
+                RequestLatencyP99Ms,
+                bound(IncreasePct, Some(30.0), Some(100.0), P99),
+            ),
+            (
+                ThroughputRps,
+                bound(DecreasePct, Some(20.0), Some(50.0), Mean),
+            ),
+            (
+                KillSwitchCheckCount,
+                bound(None, Option::None, Option::None, Count),
+            ),
+            (
+                KillSwitchApiResponseMs,
+                bound(Above, Some(500.0), Some(2000.0), Max),
+            ),
             (
                 KillSwitchApiAvailabilityPct,
                 bound(Below, Some(99.9), Some(99.0), Mean),
@@ -152,12 +183,11 @@ impl Thresholds {
     /// Parses overrides; errors name the line and the key path.
     pub fn from_toml_str(text: &str) -> Result<Thresholds, String> {
         let de = toml::Deserializer::parse(text).map_err(|e| e.to_string())?;
-        let overrides: ThresholdsFile =
-            serde_path_to_error::deserialize(de).map_err(|e| {
-                let path = e.path().to_string();
-                let inner = e.into_inner();
-                format!("at `{path}`: {}", inner.message().trim())
-            })?;
+        let overrides: ThresholdsFile = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            format!("at `{path}`: {}", inner.message().trim())
+        })?;
         let mut t = Thresholds::default();
         overrides.apply_to(&mut t)?;
         Ok(t)
@@ -295,7 +325,10 @@ mod tests {
         assert_eq!((p99.warning, p99.critical), (Some(30.0), Some(100.0)));
         let tput = t.for_metric(MetricId::ThroughputRps);
         assert_eq!(tput.kind, BoundKind::DecreasePct);
-        assert_eq!(t.for_metric(MetricId::TableLocksWaited).kind, BoundKind::None);
+        assert_eq!(
+            t.for_metric(MetricId::TableLocksWaited).kind,
+            BoundKind::None
+        );
         assert_eq!(t.rules.max_post_latency_degradation_pct, 10.0);
         assert_eq!(t.metrics.len(), 20);
     }
@@ -317,8 +350,8 @@ mod tests {
         assert!(e.contains("metrics.cpu_usage"), "{e}");
         let e = Thresholds::from_toml_str("[metrics.cpu_usage_pct]\nwarnin = 1\n").unwrap_err();
         assert!(e.contains("warnin"), "{e}");
-        let e = Thresholds::from_toml_str("[metrics.cpu_usage_pct]\nwarning = 'high'\n")
-            .unwrap_err();
+        let e =
+            Thresholds::from_toml_str("[metrics.cpu_usage_pct]\nwarning = 'high'\n").unwrap_err();
         assert!(e.contains("metrics.cpu_usage_pct.warning"), "{e}");
     }
 }

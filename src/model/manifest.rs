@@ -2,8 +2,8 @@
 
 use super::phase::Phase;
 use chrono::{DateTime, Utc};
-use schemas_default::*;
 use schemars::JsonSchema;
+use schemas_default::*;
 use serde::{Deserialize, Serialize};
 
 /// The run manifest. Only `run_id`, `scope.actual`, `target` and `plan.start`

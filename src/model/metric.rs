@@ -137,15 +137,20 @@ impl MetricId {
     pub fn unit(self) -> &'static str {
         use MetricId::*;
         match self {
-            CpuUsagePct | MemoryUsagePct | BufferPoolHitRatePct | ErrorRatePct
+            CpuUsagePct
+            | MemoryUsagePct
+            | BufferPoolHitRatePct
+            | ErrorRatePct
             | KillSwitchApiAvailabilityPct => "%",
             DiskReadMbS | DiskWriteMbS => "MB/s",
-            NetworkLatencyMs | QueryLatencyP50Ms | QueryLatencyP99Ms | RequestLatencyP50Ms
-            | RequestLatencyP99Ms | KillSwitchApiResponseMs => "ms",
+            NetworkLatencyMs
+            | QueryLatencyP50Ms
+            | QueryLatencyP99Ms
+            | RequestLatencyP50Ms
+            | RequestLatencyP99Ms
+            | KillSwitchApiResponseMs => "ms",
             LockWaitTimeS | ReplicationLagS => "s",
-            ActiveConnections | TableLocksWaited | ThreadsRunning | KillSwitchCheckCount => {
-                "count"
-            }
+            ActiveConnections | TableLocksWaited | ThreadsRunning | KillSwitchCheckCount => "count",
             ThroughputRps => "req/s",
         }
     }
@@ -304,7 +309,10 @@ mod tests {
     fn keys_round_trip_and_serde_agrees() {
         for m in MetricId::ALL {
             assert_eq!(m.key().parse::<MetricId>(), Ok(m));
-            assert_eq!(serde_json::to_string(&m).unwrap(), format!("\"{}\"", m.key()));
+            assert_eq!(
+                serde_json::to_string(&m).unwrap(),
+                format!("\"{}\"", m.key())
+            );
         }
     }
 
