@@ -44,7 +44,8 @@ pub enum TimeSource {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct PhaseTiming {
     pub phase: Phase,
-    pub planned: Span,
+    /// `None` for a phase the plan does not name (e.g. verification).
+    pub planned: Option<Span>,
     pub actual: Option<Span>,
     pub source: TimeSource,
     /// `None` when the phase never ran.
@@ -203,7 +204,10 @@ pub fn phase_timings(
                 (None, None) => (None, TimeSource::Plan, None),
             };
             // A phase neither planned nor run (e.g. verification without a plan entry) is left out.
-            let planned = plan.or(actual)?;
+            if plan.is_none() && actual.is_none() {
+                return None;
+            }
+            let planned = plan;
             Some(PhaseTiming {
                 phase,
                 planned,
@@ -226,7 +230,7 @@ pub fn windows(
 ) -> Windows {
     let get = |p: Phase| phases.iter().find(|t| t.phase == p);
     let from_log = phases.iter().any(|t| t.actual.is_some());
-    let span_of = |p: Phase| get(p).and_then(|t| if from_log { t.actual } else { Some(t.planned) });
+    let span_of = |p: Phase| get(p).and_then(|t| if from_log { t.actual } else { t.planned });
     let ddl_start = events
         .iter()
         .find_map(|e| matches!(e.event, Event::DdlStart { .. }).then(|| unix(&e.ts)));

@@ -129,7 +129,7 @@ fn resolve(
 }
 
 /// True when `value` is beyond `bound` in the metric's bad direction.
-fn beyond(kind: BoundKind, value: f64, bound: f64) -> bool {
+pub fn beyond(kind: BoundKind, value: f64, bound: f64) -> bool {
     match kind {
         BoundKind::Below | BoundKind::DecreasePct => value < bound,
         BoundKind::None => false,
@@ -194,8 +194,11 @@ pub fn classify_metric(
         value(Window::During),
         value(Window::Post),
     );
+    // A sum or a count grows with the window's length: no percentage change.
+    let comparable = !matches!(th.statistic, Statistic::Sum | Statistic::Count);
     let delta = |v: Option<f64>| {
         baseline_value
+            .filter(|_| comparable)
             .zip(v)
             .and_then(|(b, v)| stats::delta_pct(b, v))
     };
@@ -257,48 +260,24 @@ pub fn classify_metric(
         let (Some(span), Some(v)) = (windows.get(w), value(w)) else {
             continue;
         };
-        let mut level = level_of(th.kind, v, warning, critical);
-        // The representative value itself beyond a bound.
-        if level > Status::Ok {
-            let bound = if level == Status::Critical {
-                critical
-            } else {
-                warning
-            };
-            if let Some(bound) = bound {
-                let start =
-                    first_beyond(&m.timeline, span, th.kind, bound).map_or(span.start, |s| s.t);
-                verdict.breaches.push(Breach {
-                    metric: m.metric,
-                    level,
-                    window: w,
-                    start,
-                    end: span.end,
-                    peak: v,
-                    bound,
-                    sustained: false,
-                });
-            }
-        }
-        // Sustained runs over time: critical first; warning runs that are not
-        // already inside a critical one.
+        let representative_level = level_of(th.kind, v, warning, critical);
+        let mut level = representative_level;
+        // Sustained runs over time: critical first; a warning run that holds a
+        // critical one is the same episode and is not repeated.
+        let mut sustained: Vec<Breach> = Vec::new();
         for (lvl, bound) in [(Status::Critical, critical), (Status::Warning, warning)] {
             let Some(bound) = bound else { continue };
             for (start, end, peak) in
                 sustained_runs(&m.timeline, span, th.kind, bound, th.sustained_for_s)
             {
-                let covered = verdict.breaches.iter().any(|b| {
-                    b.sustained
-                        && b.window == w
-                        && b.level > lvl
-                        && b.start >= start
-                        && b.end <= end
-                });
-                if lvl == Status::Warning && covered {
+                let holds_critical = sustained
+                    .iter()
+                    .any(|b| b.level > lvl && b.start >= start && b.end <= end);
+                if holds_critical {
                     continue;
                 }
                 level = level.max(lvl);
-                verdict.breaches.push(Breach {
+                sustained.push(Breach {
                     metric: m.metric,
                     level: lvl,
                     window: w,
@@ -310,6 +289,31 @@ pub fn classify_metric(
                 });
             }
         }
+        // The representative value itself beyond a bound, unless a sustained
+        // breach at that level already tells it.
+        let told = sustained.iter().any(|b| b.level >= representative_level);
+        if representative_level > Status::Ok && !told {
+            let bound = if representative_level == Status::Critical {
+                critical
+            } else {
+                warning
+            };
+            if let Some(bound) = bound {
+                let start =
+                    first_beyond(&m.timeline, span, th.kind, bound).map_or(span.start, |s| s.t);
+                verdict.breaches.push(Breach {
+                    metric: m.metric,
+                    level: representative_level,
+                    window: w,
+                    start,
+                    end: span.end,
+                    peak: v,
+                    bound,
+                    sustained: false,
+                });
+            }
+        }
+        verdict.breaches.extend(sustained);
         match w {
             Window::Baseline => verdict.baseline_status = level,
             Window::During => verdict.during_status = level,
@@ -423,7 +427,11 @@ mod tests {
     #[test]
     fn mean_beyond_critical_is_critical_and_dated_at_first_crossing() {
         let m = metric(MetricId::CpuUsagePct, |t| {
-            if t >= 120.0 && t < 200.0 { 95.0 } else { 30.0 }
+            if (120.0..200.0).contains(&t) {
+                95.0
+            } else {
+                30.0
+            }
         });
         let v = judge(&m, &cpu_threshold());
         // during mean = (20*30 + 80*95)/100 = 82 → WARNING by mean; 80 s at 95 → CRITICAL sustained.
@@ -438,13 +446,8 @@ mod tests {
             (crit.start, crit.end, crit.peak, crit.sustained),
             (120.0, 199.0, 95.0, true)
         );
-        let warn = v
-            .breaches
-            .iter()
-            .find(|b| b.level == Status::Warning)
-            .unwrap();
-        assert!(!warn.sustained);
-        assert_eq!(warn.start, 120.0);
+        // The WARNING-by-mean is the same episode as the sustained critical run.
+        assert_eq!(v.breaches.len(), 1);
     }
 
     #[test]

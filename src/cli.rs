@@ -19,6 +19,12 @@ pub mod exit {
     pub const BAD_INPUT: i32 = 2;
     /// The decision is STOP_AND_FIX and --fail-on-stop was given.
     pub const STOP_AND_FIX: i32 = 3;
+    /// capture: the canary was rolled back and the index verified absent.
+    pub const ROLLED_BACK: i32 = 4;
+    /// capture: the run stopped and the index's state could not be verified.
+    pub const INDEX_STATE_UNKNOWN: i32 = 5;
+    /// capture: refused before changing anything (pre-check, kill switch, DDL refused).
+    pub const NOTHING_CHANGED: i32 = 6;
 }
 
 #[derive(Debug, Parser)]
@@ -35,7 +41,8 @@ pub mod exit {
         canary-report build samples/run-001\n  \
         canary-report build ./run-042 --out artifacts/ --lang en --fail-on-stop\n  \
         canary-report build ./run-042 --thresholds stricter.toml --out rejudged/\n\n\
-        Exit codes: 0 report written, 1 error, 2 bad input, 3 STOP_AND_FIX with --fail-on-stop."
+        Exit codes: 0 report written, 1 error, 2 bad input, 3 STOP_AND_FIX with --fail-on-stop;\n  \
+        capture also: 4 rolled back (index verified absent), 5 index state unknown, 6 nothing changed."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -46,6 +53,25 @@ pub struct Cli {
 pub enum Command {
     /// Build the report of one run directory.
     Build(BuildArgs),
+    /// Run the ADD INDEX canary against a live MySQL/MariaDB, record it in a
+    /// run directory, then build its report.
+    Capture(Box<CaptureCommand>),
+}
+
+#[derive(Debug, Args)]
+pub struct CaptureCommand {
+    #[command(flatten)]
+    pub capture: crate::capture::CaptureArgs,
+    /// Do not build the report after capturing.
+    #[arg(long)]
+    pub no_report: bool,
+    /// Language of the report built after capturing.
+    #[arg(long, value_enum, default_value_t = Lang::Th)]
+    pub lang: Lang,
+    /// Exit with code 3 when the report's decision is STOP_AND_FIX and the
+    /// capture itself completed.
+    #[arg(long)]
+    pub fail_on_stop: bool,
 }
 
 #[derive(Debug, Args)]
@@ -116,7 +142,49 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Build(args) => run_build(args),
+        Command::Capture(args) => run_capture(args),
     }
+}
+
+fn run_capture(args: Box<CaptureCommand>) -> anyhow::Result<i32> {
+    let outcome = crate::capture::run(&args.capture)?;
+    let capture_code = match outcome.exit_code() {
+        0 => exit::OK,
+        3 => exit::NOTHING_CHANGED,
+        4 => exit::ROLLED_BACK,
+        _ => exit::INDEX_STATE_UNKNOWN,
+    };
+    let Some(run_dir) = outcome.run_dir.as_deref() else {
+        return Ok(capture_code);
+    };
+    if args.no_report {
+        return Ok(capture_code);
+    }
+    let built = build::build(
+        run_dir,
+        &BuildOptions {
+            lang: args.lang,
+            ..BuildOptions::default()
+        },
+    )?;
+    if !args.capture.quiet {
+        eprintln!(
+            "{}: {} — report in {}",
+            built.data.run_id,
+            built.data.decision.key(),
+            built.out_dir.display()
+        );
+    }
+    Ok(
+        if capture_code == exit::OK
+            && args.fail_on_stop
+            && built.data.decision == Verdict::StopAndFix
+        {
+            exit::STOP_AND_FIX
+        } else {
+            capture_code
+        },
+    )
 }
 
 fn run_build(args: BuildArgs) -> anyhow::Result<i32> {

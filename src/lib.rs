@@ -7,6 +7,8 @@
 
 pub mod analysis;
 pub mod build;
+pub mod capture;
+pub mod charts;
 pub mod classify;
 pub mod cli;
 pub mod error;

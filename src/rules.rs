@@ -257,7 +257,7 @@ fn state(s: crate::model::SwitchState) -> &'static str {
 }
 
 fn fmt_num(v: f64) -> String {
-    if v.abs() >= 100.0 {
+    if v.fract() == 0.0 || v.abs() >= 100.0 {
         format!("{v:.0}")
     } else {
         format!("{v:.2}")
@@ -461,7 +461,11 @@ pub fn decide(
 /// "P99 +112 % during the DDL (bound +100 %), sustained 4 min from 19:52" style facts.
 fn describe_breach(v: &MetricVerdict) -> String {
     let unit = v.metric.unit();
-    let unit = if unit == "count" { "" } else { unit };
+    let unit = match unit {
+        "count" => String::new(),
+        "%" => "%".to_string(),
+        u => format!(" {u}"),
+    };
     let worst = v
         .breaches
         .iter()
@@ -713,7 +717,8 @@ mod tests {
 
     #[test]
     fn the_index_must_be_verified_in_every_respect() {
-        let cases: Vec<(Box<dyn Fn(&mut Verification)>, &str)> = vec![
+        type Change = Box<dyn Fn(&mut Verification)>;
+        let cases: Vec<(Change, &str)> = vec![
             (Box::new(|v| v.index_exists = false), "not found"),
             (
                 Box::new(|v| v.explain_type = Some("ALL".into())),

@@ -47,6 +47,11 @@ const LABELS: &[(&str, &str, &str)] = &[
     ("s8", "Action Items ถัดไป", "Next Action Items"),
     ("s9", "Sign-off Section", "Sign-off Section"),
     ("appendices", "Appendices", "Appendices"),
+    (
+        "s2_1",
+        "Target Table และ Index Information",
+        "Target Table and Index Information",
+    ),
     ("run_date", "วันที่รัน", "Run date"),
     ("start_time", "เวลาเริ่มต้น", "Start time"),
     ("end_time", "เวลาสิ้นสุด", "End time"),

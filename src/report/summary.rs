@@ -2,8 +2,10 @@
 //! `summary.json` as is, and what the Markdown and HTML views are built from.
 
 use crate::analysis::{DataSource, PhaseTiming, RunAnalysis, Windows, unix};
-use crate::classify::{Breach, MetricVerdict, Status};
-use crate::model::{Category, Event, MetricId, RunData, Severity, SourceFile, UnixSeconds, Window};
+use crate::classify::{Breach, MetricVerdict, Status, beyond};
+use crate::model::{
+    Category, Event, MetricId, RunData, Sample, Severity, SourceFile, UnixSeconds, Window,
+};
 use crate::rules::{Decision, LogFacts, RuleResult, Verdict};
 use crate::stats::Summary;
 use crate::thresholds::{BoundKind, MetricThreshold, Thresholds};
@@ -31,7 +33,12 @@ pub struct ReportData {
     pub metrics: Vec<MetricRow>,
     pub counts: Counts,
     pub incidents: Vec<IncidentRow>,
+    /// Alerts fired: `alert` events and metric breaches, of any severity.
     pub alerts_fired: usize,
+    /// Of those, critical ones.
+    pub alerts_critical: usize,
+    /// Of those, warnings.
+    pub alerts_warning: usize,
     pub phases: Vec<PhaseTiming>,
     pub windows: Windows,
     pub thresholds: ThresholdsUsed,
@@ -149,7 +156,7 @@ fn breach_row(
     b: &Breach,
     th: &MetricThreshold,
     verdict: &MetricVerdict,
-    run_end: UnixSeconds,
+    timeline: &[Sample],
 ) -> IncidentRow {
     let m = b.metric;
     let direction = match th.kind {
@@ -173,9 +180,11 @@ fn breach_row(
             .unwrap_or_default(),
         _ => String::new(),
     };
-    // A breach that ended before the record did, and a metric back within its
-    // bounds after the change, is resolved.
-    let resolved = b.end < run_end && verdict.post_status <= Status::Ok;
+    // Resolved when the metric came back within the bound after the breach and
+    // is still within it at the end of the record.
+    let resolved = timeline
+        .last()
+        .is_some_and(|last| last.t > b.end && !beyond(th.kind, last.v, b.bound));
     IncidentRow {
         time: b.start,
         severity: if b.level == Status::Critical {
@@ -193,11 +202,9 @@ fn breach_row(
         ),
         action: Some("Detected by canary-report from the recorded metrics".into()),
         resolution: Some(if resolved {
-            "Back within bounds after the change".into()
-        } else if b.window == Window::Post {
-            "Still beyond the bound at the end of the record".into()
+            "Back within the bound by the end of the record".into()
         } else {
-            "Not back within bounds after the change".into()
+            "Still beyond the bound at the end of the record".into()
         }),
         resolved,
         origin: IncidentOrigin::Breach,
@@ -249,7 +256,6 @@ pub fn assemble(
         })
         .collect();
 
-    let run_end = analysis.extent.map_or(f64::MAX, |e| e.end);
     let mut incidents: Vec<IncidentRow> = run
         .events
         .iter()
@@ -273,21 +279,27 @@ pub fn assemble(
             _ => None,
         })
         .collect();
-    for v in verdicts {
+    for (v, a) in verdicts.iter().zip(&analysis.metrics) {
         for b in v.breaches.iter().filter(|b| b.window != Window::Baseline) {
-            incidents.push(breach_row(b, th.for_metric(v.metric), v, run_end));
+            incidents.push(breach_row(b, th.for_metric(v.metric), v, &a.timeline));
         }
     }
     incidents.sort_by(|a, b| a.time.total_cmp(&b.time));
-    let alerts_from_log = run
+    let mut alerts_by_severity: Vec<Severity> = run
         .events
         .iter()
-        .filter(|e| matches!(e.event, Event::Alert { .. }))
-        .count();
-    let breach_count = incidents
-        .iter()
-        .filter(|i| i.origin == IncidentOrigin::Breach)
-        .count();
+        .filter_map(|e| match &e.event {
+            Event::Alert { severity, .. } => Some(*severity),
+            _ => None,
+        })
+        .collect();
+    alerts_by_severity.extend(
+        incidents
+            .iter()
+            .filter(|i| i.origin == IncidentOrigin::Breach)
+            .map(|i| i.severity),
+    );
+    let alerts_of = |s: Severity| alerts_by_severity.iter().filter(|a| **a == s).count();
 
     ReportData {
         schema_version: SUMMARY_SCHEMA_VERSION,
@@ -301,7 +313,9 @@ pub fn assemble(
         metrics,
         counts,
         incidents,
-        alerts_fired: alerts_from_log + breach_count,
+        alerts_fired: alerts_by_severity.len(),
+        alerts_critical: alerts_of(Severity::Critical),
+        alerts_warning: alerts_of(Severity::Warning),
         phases: analysis.phases.clone(),
         windows: analysis.windows,
         thresholds,

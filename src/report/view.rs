@@ -394,14 +394,22 @@ fn tz_label(tz: FixedOffset) -> String {
 }
 
 fn num(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e15 {
-        format!("{v:.0}")
-    } else if v.abs() >= 100.0 {
+    if (v.fract() == 0.0 && v.abs() < 1e15) || v.abs() >= 100.0 {
         format!("{v:.0}")
     } else if v.abs() >= 10.0 {
         format!("{v:.1}")
     } else {
         format!("{v:.2}")
+    }
+}
+
+/// A bound as people write it: `0.1`, not `0.10`.
+fn bound_num(v: f64) -> String {
+    let s = num(v);
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
     }
 }
 
@@ -458,20 +466,32 @@ fn threshold_text(kind: BoundKind, w: Option<f64>, c: Option<f64>, unit: &str) -
     };
     let sp = if u.is_empty() || u == "%" { "" } else { " " };
     match kind {
-        BoundKind::Above => format!("Warning: >{}{sp}{u}, Critical: >{}{sp}{u}", num(w), num(c)),
-        BoundKind::Below => format!("Warning: <{}{sp}{u}, Critical: <{}{sp}{u}", num(w), num(c)),
+        BoundKind::Above => format!(
+            "Warning: >{}{sp}{u}, Critical: >{}{sp}{u}",
+            bound_num(w),
+            bound_num(c)
+        ),
+        BoundKind::Below => format!(
+            "Warning: <{}{sp}{u}, Critical: <{}{sp}{u}",
+            bound_num(w),
+            bound_num(c)
+        ),
         BoundKind::IncreasePct => format!(
             "Warning: >{}% increase, Critical: >{}% increase",
-            num(w),
-            num(c)
+            bound_num(w),
+            bound_num(c)
         ),
         BoundKind::DecreasePct => format!(
             "Warning: >{}% decrease, Critical: >{}% decrease",
-            num(w),
-            num(c)
+            bound_num(w),
+            bound_num(c)
         ),
         BoundKind::AbovePctOfMaxConnections => {
-            format!("Warning: >{}% max, Critical: >{}% max", num(w), num(c))
+            format!(
+                "Warning: >{}% max, Critical: >{}% max",
+                bound_num(w),
+                bound_num(c)
+            )
         }
         BoundKind::None => "-".into(),
     }
@@ -614,7 +634,6 @@ pub fn build_view(run: &RunData, data: &ReportData, lang: Lang) -> ReportView {
         None => missing.clone(),
     };
     let index_created = ddl.outcome == "success";
-    let warnings_count = data.counts.total.warning;
 
     let team = if m.team.is_empty() {
         missing.clone()
@@ -704,7 +723,9 @@ pub fn build_view(run: &RunData, data: &ReportData, lang: Lang) -> ReportView {
         .iter()
         .map(|p| PhaseRow {
             name: p.phase.label(),
-            planned: format!("T+{}", offset_text(p.planned.start - plan_start)),
+            planned: p.planned.map_or("-".into(), |s| {
+                format!("T+{}", offset_text(s.start - plan_start))
+            }),
             start: p.actual.map_or(missing.clone(), |s| clock.hm(s.start)),
             end: p.actual.map_or(missing.clone(), |s| clock.hm(s.end)),
             duration: p
@@ -1213,8 +1234,8 @@ pub fn build_view(run: &RunData, data: &ReportData, lang: Lang) -> ReportView {
             target: format!("{}.{}", m.scope.actual.table, m.target.index_name),
             duration: duration_s.map_or(missing.clone(), hours_minutes),
             latency,
-            alerts: data.counts.total.critical,
-            warnings: warnings_count,
+            alerts: data.alerts_critical,
+            warnings: data.alerts_warning,
         },
         target,
         ddl,
@@ -1698,7 +1719,7 @@ fn log_line(e: &EventRecord, clock: &Clock) -> Option<String> {
         ),
         Event::RunEnd { status } => (
             "INFO".into(),
-            format!("Canary run ended: {status:?}").to_lowercase(),
+            format!("Canary run ended: {}", format!("{status:?}").to_lowercase()),
         ),
         Event::Alert { name, severity, .. } => {
             ("WARN".into(), format!("Alert fired: {name} ({severity:?})"))

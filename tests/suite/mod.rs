@@ -1,1 +1,4 @@
+mod cli;
+mod samples;
+mod snapshots;
 mod stats_reference;

@@ -1,0 +1,223 @@
+//! What a person watching sees on stderr: timestamped lines for what happens,
+//! and on a terminal a status line kept up to date below them.
+
+use crate::model::{Event, StepStatus, SwitchState};
+use chrono::{DateTime, Utc};
+use std::io::{IsTerminal, Write};
+use std::time::{Duration, Instant};
+
+pub struct Display {
+    tty: bool,
+    /// Only what a person must see: incidents, rollbacks, errors, the end.
+    quiet: bool,
+    status_shown: bool,
+    last_plain_status: Option<Instant>,
+}
+
+/// How often the status is printed as a plain line when stderr is not a terminal.
+const PLAIN_STATUS_EVERY: Duration = Duration::from_secs(30);
+
+impl Display {
+    pub fn new(quiet: bool) -> Display {
+        Display {
+            tty: std::io::stderr().is_terminal(),
+            quiet,
+            status_shown: false,
+            last_plain_status: None,
+        }
+    }
+
+    /// Shows an event's line, unless quiet and the event is routine.
+    pub fn event(&mut self, ts: DateTime<Utc>, e: &Event) {
+        let important = matches!(
+            e,
+            Event::Incident { .. }
+                | Event::RollbackDecision { .. }
+                | Event::RollbackEnd { .. }
+                | Event::RunEnd { .. }
+        ) || matches!(e, Event::Log { level, .. } if level == "ERROR");
+        if important || !self.quiet {
+            self.line(ts, &describe(e));
+        }
+    }
+
+    /// Whether a person can be asked something (Ctrl-C confirmation).
+    pub fn interactive(&self) -> bool {
+        self.tty && std::io::stdin().is_terminal()
+    }
+
+    pub fn line(&mut self, ts: DateTime<Utc>, text: &str) {
+        let mut err = std::io::stderr().lock();
+        if self.status_shown {
+            let _ = write!(err, "\r\x1b[2K");
+            self.status_shown = false;
+        }
+        let _ = writeln!(err, "{} {text}", ts.format("%H:%M:%S%.3f"));
+    }
+
+    pub fn status(&mut self, text: &str) {
+        if self.quiet {
+            return;
+        }
+        if self.tty {
+            let mut err = std::io::stderr().lock();
+            let shown: String = text.chars().take(160).collect();
+            let _ = write!(err, "\r\x1b[2K{shown}");
+            let _ = err.flush();
+            self.status_shown = true;
+        } else if self
+            .last_plain_status
+            .is_none_or(|t| t.elapsed() >= PLAIN_STATUS_EVERY)
+        {
+            self.last_plain_status = Some(Instant::now());
+            self.line(Utc::now(), &format!("status: {text}"));
+        }
+    }
+
+    pub fn finish(&mut self) {
+        if self.status_shown {
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(err);
+            self.status_shown = false;
+        }
+    }
+}
+
+fn switch(s: SwitchState) -> &'static str {
+    match s {
+        SwitchState::Off => "OFF",
+        SwitchState::On => "ON",
+        SwitchState::Unknown => "UNKNOWN",
+    }
+}
+
+fn step(s: StepStatus) -> &'static str {
+    match s {
+        StepStatus::Done => "done",
+        StepStatus::Failed => "FAILED",
+        StepStatus::Skipped => "skipped",
+    }
+}
+
+/// One line for an event.
+pub fn describe(e: &Event) -> String {
+    match e {
+        Event::PhaseStart { phase } => format!("== {} ==", phase.label()),
+        Event::PhaseEnd { phase, status } => format!("== {} ended: {status:?} ==", phase.label()),
+        Event::DdlStart { statement } => format!("DDL: {statement}"),
+        Event::DdlEnd {
+            outcome,
+            error,
+            duration_s,
+        } => format!(
+            "DDL ended: {outcome:?}{}{}",
+            duration_s
+                .map(|d| format!(" after {d:.3} s"))
+                .unwrap_or_default(),
+            error.as_ref().map(|e| format!(": {e}")).unwrap_or_default()
+        ),
+        Event::KillSwitchCheck {
+            checkpoint,
+            global,
+            connection,
+            response_ms,
+            error,
+        } => format!(
+            "kill switches [{checkpoint}]: global {} / connection {}{}{}",
+            switch(*global),
+            switch(*connection),
+            response_ms
+                .map(|r| format!(" ({r:.1} ms)"))
+                .unwrap_or_default(),
+            error.as_ref().map(|e| format!(": {e}")).unwrap_or_default()
+        ),
+        Event::Incident {
+            severity,
+            description,
+            action,
+            ..
+        } => format!(
+            "INCIDENT ({severity:?}): {description}{}",
+            action
+                .as_ref()
+                .map(|a| format!(" -> {a}"))
+                .unwrap_or_default()
+        ),
+        Event::RollbackDecision {
+            trigger, reason, ..
+        } => format!("ROLLBACK decided ({trigger:?}): {reason}"),
+        Event::RollbackStart { statement } => {
+            format!(
+                "rollback started{}",
+                statement
+                    .as_ref()
+                    .map(|s| format!(": {s}"))
+                    .unwrap_or_default()
+            )
+        }
+        Event::RollbackStep {
+            step: n,
+            actual,
+            status,
+        } => format!("rollback step {n} {}: {actual}", step(*status)),
+        Event::RollbackEnd { success, error } => format!(
+            "rollback {}{}",
+            if *success { "complete" } else { "FAILED" },
+            error.as_ref().map(|e| format!(": {e}")).unwrap_or_default()
+        ),
+        Event::PostRollbackCheck {
+            check,
+            actual,
+            passed,
+        } => {
+            format!(
+                "post-rollback check {check}: {} ({actual})",
+                if *passed { "ok" } else { "NOT OK" }
+            )
+        }
+        Event::Verification {
+            index_exists,
+            columns,
+            index_type,
+            explain_type,
+            explain_key,
+            ..
+        } => format!(
+            "verification: index {} columns [{}] type {} / EXPLAIN type {} key {}",
+            if *index_exists { "present" } else { "ABSENT" },
+            columns.join(", "),
+            index_type.as_deref().unwrap_or("-"),
+            explain_type.as_deref().unwrap_or("-"),
+            explain_key.as_deref().unwrap_or("-")
+        ),
+        Event::AppCheck {
+            check,
+            actual,
+            passed,
+        } => {
+            format!(
+                "app check {check}: {} ({actual})",
+                if *passed { "ok" } else { "NOT OK" }
+            )
+        }
+        Event::Alert {
+            name,
+            severity,
+            message,
+        } => format!(
+            "ALERT ({severity:?}) {name}{}",
+            message
+                .as_ref()
+                .map(|m| format!(": {m}"))
+                .unwrap_or_default()
+        ),
+        Event::RunEnd { status } => format!("run ended: {status:?}"),
+        Event::Log { level, message } => {
+            if level == "INFO" {
+                message.clone()
+            } else {
+                format!("{level}: {message}")
+            }
+        }
+    }
+}

@@ -1,0 +1,184 @@
+//! Writing the run directory: `manifest.json` (rewritten whole, atomically),
+//! `events.jsonl` and `metrics/capture.csv` (append-only, each line written
+//! and synced as it happens), so the directory is valid at every moment.
+
+use super::display::Display;
+use crate::model::{Event, EventRecord, Manifest};
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, SubsecRound, Utc};
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The CSV file capture writes, relative to the run directory.
+pub const METRICS_FILE: &str = "metrics/capture.csv";
+
+/// Now, to the millisecond (the precision of every time written).
+pub fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(3)
+}
+
+/// The time format of the CSV: RFC 3339, UTC, milliseconds.
+pub fn rfc3339_ms(ts: DateTime<Utc>) -> String {
+    ts.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+struct Files {
+    dir: PathBuf,
+    events: File,
+    metrics: File,
+}
+
+/// The run directory being written, and the person watching.
+pub struct Recorder {
+    files: Option<Files>,
+    pub manifest: Manifest,
+    last_ts: Option<DateTime<Utc>>,
+    pub display: Display,
+}
+
+impl Recorder {
+    /// Creates the run directory (it must not exist, or be empty) and writes the
+    /// first manifest.
+    pub fn create(dir: &Path, manifest: Manifest, quiet: bool) -> Result<Recorder> {
+        if dir.exists() {
+            let mut entries = std::fs::read_dir(dir)
+                .with_context(|| format!("--out {}: cannot read", dir.display()))?;
+            if entries.next().is_some() {
+                bail!(
+                    "--out {}: the directory exists and is not empty; a run directory is never overwritten",
+                    dir.display()
+                );
+            }
+        }
+        std::fs::create_dir_all(dir.join("metrics"))
+            .with_context(|| format!("cannot create {}", dir.join("metrics").display()))?;
+        let open = |p: PathBuf| {
+            OpenOptions::new()
+                .create_new(true)
+                .append(true)
+                .open(&p)
+                .with_context(|| format!("cannot create {}", p.display()))
+        };
+        let events = open(dir.join("events.jsonl"))?;
+        let mut metrics = open(dir.join(METRICS_FILE))?;
+        metrics.write_all(b"timestamp,metric,value\n")?;
+        metrics.sync_data()?;
+        let mut r = Recorder {
+            files: Some(Files {
+                dir: dir.to_path_buf(),
+                events,
+                metrics,
+            }),
+            manifest,
+            last_ts: None,
+            display: Display::new(quiet),
+        };
+        r.write_manifest()?;
+        Ok(r)
+    }
+
+    /// A recorder that writes nothing (dry run): events are only shown.
+    pub fn discard(manifest: Manifest, quiet: bool) -> Recorder {
+        Recorder {
+            files: None,
+            manifest,
+            last_ts: None,
+            display: Display::new(quiet),
+        }
+    }
+
+    pub fn dir(&self) -> Option<&Path> {
+        self.files.as_ref().map(|f| f.dir.as_path())
+    }
+
+    /// Rewrites manifest.json: a temporary file, synced, then renamed over it.
+    pub fn write_manifest(&mut self) -> Result<()> {
+        let Some(files) = &self.files else {
+            return Ok(());
+        };
+        let tmp = files.dir.join(".manifest.json.tmp");
+        let final_path = files.dir.join("manifest.json");
+        let mut text = serde_json::to_string_pretty(&self.manifest)?;
+        text.push('\n');
+        {
+            let mut f =
+                File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+            f.write_all(text.as_bytes())?;
+            f.sync_all()?;
+        }
+        std::fs::rename(&tmp, &final_path).with_context(|| {
+            format!(
+                "cannot rename {} to {}",
+                tmp.display(),
+                final_path.display()
+            )
+        })?;
+        Ok(())
+    }
+
+    /// Writes an event stamped now.
+    pub fn event(&mut self, event: Event) -> Result<DateTime<Utc>> {
+        self.event_at(now(), event)
+    }
+
+    /// Writes an event; a time before the last event's is moved up to it, so
+    /// that the log stays in time order.
+    pub fn event_at(&mut self, ts: DateTime<Utc>, event: Event) -> Result<DateTime<Utc>> {
+        let ts = match self.last_ts {
+            Some(last) if ts < last => last,
+            _ => ts.trunc_subsecs(3),
+        };
+        self.last_ts = Some(ts);
+        let rec = EventRecord { ts, event };
+        self.display.event(ts, &rec.event);
+        if let Some(files) = &mut self.files {
+            let mut line = serde_json::to_string(&rec)?;
+            line.push('\n');
+            files
+                .events
+                .write_all(line.as_bytes())
+                .context("cannot write events.jsonl")?;
+            files
+                .events
+                .sync_data()
+                .context("cannot sync events.jsonl")?;
+        }
+        Ok(ts)
+    }
+
+    pub fn log(&mut self, level: &str, message: impl Into<String>) -> Result<()> {
+        self.event(Event::Log {
+            level: level.into(),
+            message: message.into(),
+        })?;
+        Ok(())
+    }
+
+    /// Appends rows `(time, metric, value)` to the CSV and syncs it.
+    pub fn metrics(&mut self, rows: &[(DateTime<Utc>, &str, f64)]) -> Result<()> {
+        let Some(files) = &mut self.files else {
+            return Ok(());
+        };
+        let mut text = String::new();
+        for (ts, metric, value) in rows {
+            if !value.is_finite() {
+                continue;
+            }
+            let v = (value * 1e6).round() / 1e6;
+            text.push_str(&format!("{},{metric},{v}\n", rfc3339_ms(*ts)));
+        }
+        if text.is_empty() {
+            return Ok(());
+        }
+        files
+            .metrics
+            .write_all(text.as_bytes())
+            .with_context(|| format!("cannot write {METRICS_FILE}"))?;
+        files
+            .metrics
+            .sync_data()
+            .with_context(|| format!("cannot sync {METRICS_FILE}"))?;
+        Ok(())
+    }
+}

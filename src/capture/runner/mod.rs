@@ -1,0 +1,1091 @@
+//! The executor flow: phases and the main loop. The pre-check, the
+//! verification and the rollback are in the submodules.
+
+mod precheck;
+mod rollback;
+mod verify;
+
+use super::args::Config;
+use super::breach::{Breach, Detector, Level, fmt_num, statistic};
+use super::db::{self, Flavour, ServerInfo};
+use super::ident::Ident;
+use super::rundir::{Recorder, now};
+use super::switch::Reading;
+use super::workers::{self, DdlResult, Msg, ProbeSpec, SampleMsg, SamplerSpec, Shared};
+use super::{CaptureOutcome, CaptureStatus, ctrl_c_presses};
+use crate::model::{
+    ActualScope, DdlOutcome, Event, HumanInput, IncidentStatus, Manifest, MetricId, Phase,
+    PhaseStatus, Plan, PlannedPhase, PlannedScope, RawLatency, RollbackTrigger, RunStatus, Scope,
+    Severity, StepStatus, SwitchState, Target,
+};
+use anyhow::Result;
+use chrono::{DateTime, Utc};
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
+use std::time::{Duration, Instant};
+
+const DECIDED_BY: &str = "canary-report capture";
+/// How long a first Ctrl-C waits for the second that confirms the rollback.
+const CTRL_C_CONFIRM: Duration = Duration::from_secs(10);
+/// How long to wait for a killed ALTER to stop before killing its connection.
+const KILL_WAIT: Duration = Duration::from_secs(60);
+
+/// Why the main loop stopped waiting.
+#[derive(Debug)]
+enum Stop {
+    Switch {
+        global: Reading,
+        connection: Reading,
+    },
+    Breach(Breach),
+    ServerLost(String),
+    Operator,
+    DdlDone(DdlResult),
+}
+
+impl Stop {
+    fn reason(&self) -> String {
+        match self {
+            Stop::Switch { global, connection } => {
+                let one = |name: &str, r: &Reading| match r.state {
+                    SwitchState::Off => None,
+                    SwitchState::On => Some(format!("{name} kill switch ON")),
+                    SwitchState::Unknown => Some(format!(
+                        "{name} kill switch unreadable ({}), treated as ON",
+                        r.error.as_deref().unwrap_or("no answer")
+                    )),
+                };
+                [one("global", global), one("connection", connection)]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            }
+            Stop::Breach(b) => format!("critical breach: {}", b.describe()),
+            Stop::ServerLost(e) => format!("lost the server: {e}"),
+            Stop::Operator => "operator stopped the canary (Ctrl-C)".into(),
+            Stop::DdlDone(_) => "DDL finished".into(),
+        }
+    }
+}
+
+/// The latest values, for the status line.
+#[derive(Default)]
+struct Latest {
+    threads_running: Option<f64>,
+    probe_ms: Option<f64>,
+    lag_s: Option<f64>,
+    mdl: Option<u32>,
+    ddl_pct: Option<f64>,
+    switches: Option<(SwitchState, SwitchState)>,
+}
+
+struct Runner {
+    cfg: Arc<Config>,
+    rec: Recorder,
+    tx: Sender<Msg>,
+    rx: Receiver<Msg>,
+    shared: Arc<Shared>,
+    info: Option<ServerInfo>,
+    columns: Vec<db::ColumnInfo>,
+    probe: Option<ProbeSpec>,
+    histogram: Option<db::Histogram>,
+    replica: bool,
+    detector: Detector,
+
+    phase: Option<(Phase, Instant)>,
+    phase_deadline: Option<Instant>,
+    /// Breaches act only while the index may exist (from the DDL's start).
+    armed: bool,
+    ddl_started: bool,
+    ddl_running: bool,
+    ddl_conn: u32,
+    index_present: Option<bool>,
+    rolled_back: bool,
+    rollback_ok: Option<bool>,
+    stopped_early: Option<String>,
+    server_lost: bool,
+
+    recent_probes: VecDeque<(f64, f64)>,
+    baseline_probes: Vec<f64>,
+    baseline_values: HashMap<MetricId, Vec<f64>>,
+    after_probes: Vec<f64>,
+    probe_counts: HashMap<Phase, (u64, u64)>,
+    alerts_after_rollback: usize,
+    rollback_at: Option<Instant>,
+
+    next_switch_read: Instant,
+    switch_alarm: bool,
+    ctrl_c_seen: usize,
+    ctrl_c_armed: Option<Instant>,
+    replication_broken: bool,
+    last_progress_log: Option<(Instant, f64)>,
+    latest: Latest,
+}
+
+pub fn run(cfg: Config) -> Result<CaptureOutcome> {
+    let cfg = Arc::new(cfg);
+    let manifest = initial_manifest(&cfg);
+    let rec = if cfg.dry_run {
+        Recorder::discard(manifest, cfg.quiet)
+    } else {
+        Recorder::create(&cfg.out, manifest, cfg.quiet)?
+    };
+    let (tx, rx) = channel();
+    let mut r = Runner {
+        detector: Detector::new(cfg.thresholds.clone(), None, cfg.max_mdl_waiters),
+        cfg,
+        rec,
+        tx,
+        rx,
+        shared: Arc::new(Shared::default()),
+        info: None,
+        columns: Vec::new(),
+        probe: None,
+        histogram: None,
+        replica: false,
+        phase: None,
+        phase_deadline: None,
+        armed: false,
+        ddl_started: false,
+        ddl_running: false,
+        ddl_conn: 0,
+        index_present: None,
+        rolled_back: false,
+        rollback_ok: None,
+        stopped_early: None,
+        server_lost: false,
+        recent_probes: VecDeque::new(),
+        baseline_probes: Vec::new(),
+        baseline_values: HashMap::new(),
+        after_probes: Vec::new(),
+        probe_counts: HashMap::new(),
+        alerts_after_rollback: 0,
+        rollback_at: None,
+        next_switch_read: Instant::now(),
+        switch_alarm: false,
+        ctrl_c_seen: ctrl_c_presses(),
+        ctrl_c_armed: None,
+        replication_broken: false,
+        last_progress_log: None,
+        latest: Latest::default(),
+    };
+    let result = r.run_phases();
+    r.shared.stop.store(true, Ordering::SeqCst);
+    r.rec.display.finish();
+    match result {
+        Ok(dry_run) => Ok(r.outcome(dry_run)),
+        Err(e) => {
+            // The run directory could not be written: still leave the server as
+            // it was, as far as possible, before reporting the error.
+            if r.ddl_started && !r.rolled_back && r.index_present != Some(false) {
+                eprintln!("capture failed ({e:#}); rolling back before exiting");
+                let _ = r.rollback(RollbackTrigger::Automatic, format!("capture failed: {e:#}"));
+            }
+            Err(e)
+        }
+    }
+}
+
+fn initial_manifest(cfg: &Config) -> Manifest {
+    let start = now();
+    let min = |d: Duration| d.as_secs_f64() / 60.0;
+    let precheck = 0.1;
+    let mut at = 0.0;
+    let mut phases = Vec::new();
+    for (phase, dur) in [
+        (Phase::Precheck, precheck),
+        (Phase::Baseline, min(cfg.baseline)),
+        (Phase::Execute, 0.0),
+        (Phase::Verification, 0.0),
+        (Phase::Monitoring, min(cfg.monitoring)),
+        (Phase::After, min(cfg.after)),
+    ] {
+        phases.push(PlannedPhase {
+            phase,
+            offset_min: at,
+            duration_min: dur,
+        });
+        at += dur;
+    }
+    Manifest {
+        schema_version: 1,
+        run_id: cfg.run_id.clone(),
+        lead: cfg.lead.clone(),
+        team: Vec::new(),
+        scope: Scope {
+            planned: PlannedScope::default(),
+            actual: ActualScope {
+                tenant: cfg.tenant.clone(),
+                connection: cfg.connection_id.clone(),
+                database: cfg.target.database.to_string(),
+                table: cfg.table.to_string(),
+                operation: "ADD_INDEX".into(),
+                window_start: Some(start),
+                window_end: None,
+            },
+        },
+        target: Target {
+            engine: None,
+            rows: None,
+            data_size_bytes: None,
+            index_name: cfg.index.to_string(),
+            columns: cfg.columns.iter().map(|c| c.to_string()).collect(),
+            index_type: "BTREE".into(),
+        },
+        ddl: Some(add_index_sql(cfg)),
+        plan: Plan { start, phases },
+        display_timezone: "+07:00".into(),
+        max_connections: None,
+        human: HumanInput::default(),
+    }
+}
+
+fn table_sql(cfg: &Config) -> String {
+    format!("{}.{}", cfg.target.database.quoted(), cfg.table.quoted())
+}
+
+/// The DDL, exactly as executed.
+pub fn add_index_sql(cfg: &Config) -> String {
+    format!(
+        "ALTER TABLE {} ADD INDEX {} ({}), ALGORITHM=INPLACE, LOCK=NONE",
+        table_sql(cfg),
+        cfg.index.quoted(),
+        cfg.columns
+            .iter()
+            .map(Ident::quoted)
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+
+/// The rollback statement, exactly as executed.
+pub fn drop_index_sql(cfg: &Config) -> String {
+    format!(
+        "ALTER TABLE {} DROP INDEX {}, ALGORITHM=INPLACE, LOCK=NONE",
+        table_sql(cfg),
+        cfg.index.quoted()
+    )
+}
+
+fn unix(ts: DateTime<Utc>) -> f64 {
+    ts.timestamp_millis() as f64 / 1000.0
+}
+
+fn human(d: Duration) -> String {
+    humantime::format_duration(Duration::from_secs(d.as_secs()))
+        .to_string()
+        .replace(' ', "")
+}
+
+/// The name of a monitoring checkpoint: `During Monitoring (T+15m)`, in
+/// minutes as the template counts them (`T+60m`, `T+1m30s`, `T+20s`).
+pub fn checkpoint_name(offset: Duration) -> String {
+    let s = offset.as_secs();
+    let t = match (s / 60, s % 60) {
+        (0, s) => format!("{s}s"),
+        (m, 0) => format!("{m}m"),
+        (m, s) => format!("{m}m{s}s"),
+    };
+    format!("During Monitoring (T+{t})")
+}
+
+impl Runner {
+    fn outcome(&self, dry_run: bool) -> CaptureOutcome {
+        let status = if dry_run {
+            CaptureStatus::DryRun
+        } else if self.stopped_early.is_some() {
+            CaptureStatus::Aborted
+        } else {
+            CaptureStatus::Completed
+        };
+        CaptureOutcome {
+            run_dir: self.rec.dir().map(|p| p.to_path_buf()),
+            status,
+            rolled_back: self.rolled_back,
+            rollback_succeeded: self.rollback_ok,
+            ddl_started: self.ddl_started,
+            index_present: self.index_present,
+            reason: self.stopped_early.clone(),
+        }
+    }
+
+    // ---- phases -------------------------------------------------------------
+
+    fn phase_start(&mut self, phase: Phase, length: Option<Duration>) -> Result<()> {
+        self.rec.event(Event::PhaseStart { phase })?;
+        let now = Instant::now();
+        self.phase = Some((phase, now));
+        self.phase_deadline = length.map(|l| now + l);
+        Ok(())
+    }
+
+    fn phase_end(&mut self, status: PhaseStatus) -> Result<()> {
+        if let Some((phase, _)) = self.phase.take() {
+            self.rec.event(Event::PhaseEnd { phase, status })?;
+        }
+        self.phase_deadline = None;
+        Ok(())
+    }
+
+    fn end_run(&mut self, status: RunStatus) -> Result<()> {
+        self.rec.event(Event::RunEnd { status })?;
+        self.rec.manifest.scope.actual.window_end = Some(now());
+        self.rec.write_manifest()
+    }
+
+    /// Returns `Ok(true)` for a dry run.
+    fn run_phases(&mut self) -> Result<bool> {
+        self.rec.log(
+            "INFO",
+            format!(
+                "canary {} starting: {}",
+                self.cfg.run_id,
+                add_index_sql(&self.cfg)
+            ),
+        )?;
+        if let Some(dir) = self.rec.dir() {
+            let dir = dir.display().to_string();
+            self.rec.log("INFO", format!("run directory: {dir}"))?;
+        }
+
+        // 1. Pre-check.
+        self.phase_start(Phase::Precheck, None)?;
+        if let Err(why) = self.precheck()? {
+            self.rec.log(
+                "ERROR",
+                format!("pre-check failed: {why}; nothing was changed"),
+            )?;
+            self.phase_end(PhaseStatus::Failed)?;
+            self.stopped_early = Some(format!("pre-check failed: {why}"));
+            if !self.cfg.dry_run {
+                self.end_run(RunStatus::Aborted)?;
+            }
+            return Ok(self.cfg.dry_run);
+        }
+        self.phase_end(PhaseStatus::Done)?;
+        self.rec.write_manifest()?;
+        if self.cfg.dry_run {
+            self.print_plan();
+            return Ok(true);
+        }
+
+        // 2. Baseline.
+        self.start_workers();
+        self.phase_start(Phase::Baseline, Some(self.cfg.baseline))?;
+        if let Some(stop) = self.wait(Phase::Baseline, &mut Vec::new())? {
+            return self.abort_before_ddl(stop).map(|_| false);
+        }
+        self.phase_end(PhaseStatus::Done)?;
+        self.finish_baseline()?;
+
+        // 3. Execute.
+        self.execute()?;
+        if self.server_lost {
+            return Ok(false);
+        }
+
+        // 4. Verification, and 5. monitoring, when the index is in place.
+        if self.index_present == Some(true) && !self.rolled_back {
+            self.verification()?;
+        }
+        if self.server_lost {
+            return Ok(false);
+        }
+        if self.index_present == Some(true) && !self.rolled_back {
+            self.monitoring()?;
+        }
+        if self.server_lost {
+            return Ok(false);
+        }
+
+        // 6. After window (also after a rollback: it shows the recovery).
+        self.after()?;
+        if self.server_lost {
+            return Ok(false);
+        }
+        self.final_check()?;
+        let status = if self.stopped_early.is_some() {
+            RunStatus::Aborted
+        } else {
+            RunStatus::Completed
+        };
+        self.end_run(status)?;
+        Ok(false)
+    }
+
+    // ---- workers and the main loop -------------------------------------------------
+
+    fn start_workers(&mut self) {
+        let info = self.info.as_ref().expect("pre-check passed");
+        let spec = SamplerSpec {
+            flavour: info.flavour,
+            histogram: self.histogram,
+            replica: self.replica,
+            host_metrics: self.cfg.host_metrics,
+        };
+        workers::spawn_sampler(self.cfg.clone(), spec, self.tx.clone(), self.shared.clone());
+        if let Some(p) = self.probe.clone() {
+            workers::spawn_probe(
+                self.cfg.clone(),
+                info.flavour,
+                p,
+                self.tx.clone(),
+                self.shared.clone(),
+            );
+        }
+        self.next_switch_read = Instant::now();
+    }
+
+    fn read_switches(&self) -> (Reading, Reading) {
+        let timeout = self.cfg.switch_timeout;
+        let cfg = &*self.cfg;
+        std::thread::scope(|s| {
+            let g = s.spawn(|| cfg.global_switch.read(timeout));
+            let c = s.spawn(|| cfg.connection_switch.read(timeout));
+            (
+                g.join().expect("switch read"),
+                c.join().expect("switch read"),
+            )
+        })
+    }
+
+    fn write_switch_check(&mut self, checkpoint: &str, g: &Reading, c: &Reading) -> Result<()> {
+        let response_ms = match (g.response_ms, c.response_ms) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            _ => None,
+        };
+        let errors: Vec<String> = [("global", g), ("connection", c)]
+            .iter()
+            .filter_map(|(n, r)| r.error.as_ref().map(|e| format!("{n}: {e}")))
+            .collect();
+        self.rec.event(Event::KillSwitchCheck {
+            checkpoint: checkpoint.to_string(),
+            global: g.state,
+            connection: c.state,
+            response_ms,
+            error: (!errors.is_empty()).then(|| errors.join("; ")),
+        })?;
+        Ok(())
+    }
+
+    /// Reads both switches; writes a check event at a checkpoint, or whenever
+    /// a switch is not OFF. Returns a stop the first time a switch is not OFF.
+    fn check_switches(&mut self, checkpoint: Option<String>) -> Result<Option<Stop>> {
+        let (g, c) = self.read_switches();
+        let off = g.state.is_off() && c.state.is_off();
+        self.latest.switches = Some((g.state, c.state));
+        let name = match checkpoint {
+            Some(n) => Some(n),
+            None if !off => Some(self.sample_check_name()),
+            None => None,
+        };
+        if let Some(name) = name {
+            self.write_switch_check(&name, &g, &c)?;
+        }
+        if off {
+            if self.switch_alarm {
+                self.switch_alarm = false;
+                self.rec.log("INFO", "both kill switches read OFF again")?;
+            }
+            return Ok(None);
+        }
+        if self.switch_alarm {
+            return Ok(None);
+        }
+        self.switch_alarm = true;
+        Ok(Some(Stop::Switch {
+            global: g,
+            connection: c,
+        }))
+    }
+
+    fn sample_check_name(&self) -> String {
+        match self.phase {
+            Some((p, start)) => format!("Sample check ({} +{})", p.label(), human(start.elapsed())),
+            None => "Sample check".into(),
+        }
+    }
+
+    /// Runs the main loop until the phase's deadline (or, without one, a stop):
+    /// samples written as they come, kill switches read every interval, due
+    /// checkpoints read and written, breaches judged, Ctrl-C watched.
+    fn wait(
+        &mut self,
+        phase: Phase,
+        checkpoints: &mut Vec<(Instant, String)>,
+    ) -> Result<Option<Stop>> {
+        loop {
+            let now = Instant::now();
+            if let Some(i) = checkpoints.iter().position(|(t, _)| *t <= now) {
+                let (_, name) = checkpoints.remove(i);
+                self.next_switch_read = now + self.cfg.interval;
+                if let Some(stop) = self.check_switches(Some(name))? {
+                    return Ok(Some(stop));
+                }
+                continue;
+            }
+            if self.phase_deadline.is_some_and(|d| now >= d) {
+                return Ok(None);
+            }
+            if now >= self.next_switch_read {
+                self.next_switch_read += self.cfg.interval;
+                if self.next_switch_read < now {
+                    self.next_switch_read = now + self.cfg.interval;
+                }
+                if let Some(stop) = self.check_switches(None)? {
+                    return Ok(Some(stop));
+                }
+            }
+            if let Some(stop) = self.watch_ctrl_c()? {
+                return Ok(Some(stop));
+            }
+            let mut until = self.next_switch_read.min(now + Duration::from_millis(200));
+            if let Some(d) = self.phase_deadline {
+                until = until.min(d);
+            }
+            if let Some((t, _)) = checkpoints.iter().min_by_key(|(t, _)| *t) {
+                until = until.min(*t);
+            }
+            match self
+                .rx
+                .recv_timeout(until.saturating_duration_since(Instant::now()))
+            {
+                Ok(msg) => {
+                    if let Some(stop) = self.handle(msg, phase)? {
+                        return Ok(Some(stop));
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => unreachable!("the runner holds a sender"),
+            }
+        }
+    }
+
+    fn watch_ctrl_c(&mut self) -> Result<Option<Stop>> {
+        let presses = ctrl_c_presses();
+        if presses > self.ctrl_c_seen {
+            self.ctrl_c_seen = presses;
+            let confirmed = self
+                .ctrl_c_armed
+                .is_some_and(|t| t.elapsed() < CTRL_C_CONFIRM);
+            if confirmed || !self.rec.display.interactive() {
+                self.ctrl_c_armed = None;
+                return Ok(Some(Stop::Operator));
+            }
+            self.ctrl_c_armed = Some(Instant::now());
+            let what = if self.ddl_started && !self.rolled_back {
+                "stop the canary and ROLL BACK (KILL QUERY / DROP INDEX)"
+            } else {
+                "stop the canary"
+            };
+            self.rec.log(
+                "WARN",
+                format!("Ctrl-C: press Ctrl-C again within 10 s to {what}"),
+            )?;
+        } else if self
+            .ctrl_c_armed
+            .is_some_and(|t| t.elapsed() >= CTRL_C_CONFIRM)
+        {
+            self.ctrl_c_armed = None;
+            self.rec
+                .log("INFO", "Ctrl-C not confirmed: the canary goes on")?;
+        }
+        Ok(None)
+    }
+
+    /// Records a worker's message; returns a stop when it calls for one.
+    fn handle(&mut self, msg: Msg, phase: Phase) -> Result<Option<Stop>> {
+        match msg {
+            Msg::Sample(s) => self.on_sample(s, phase),
+            Msg::Probe(p) => {
+                let counts = self.probe_counts.entry(phase).or_default();
+                if p.error.is_some() {
+                    counts.1 += 1;
+                } else {
+                    counts.0 += 1;
+                }
+                if let Some(ms) = p.latency_ms {
+                    self.rec.metrics(&[(p.ts, RawLatency::Query.key(), ms)])?;
+                    self.latest.probe_ms = Some(ms);
+                    let t = unix(p.ts);
+                    self.recent_probes.push_back((t, ms));
+                    let window = self.cfg.thresholds.rolling_window_s;
+                    while self
+                        .recent_probes
+                        .front()
+                        .is_some_and(|(t0, _)| *t0 < t - window)
+                    {
+                        self.recent_probes.pop_front();
+                    }
+                    match phase {
+                        Phase::Baseline => self.baseline_probes.push(ms),
+                        Phase::After if self.rolled_back => self.after_probes.push(ms),
+                        _ => {}
+                    }
+                }
+                Ok(None)
+            }
+            Msg::Note { level, message } => {
+                self.rec.log(level, message)?;
+                Ok(None)
+            }
+            Msg::Lost(e) => Ok(Some(Stop::ServerLost(e))),
+            Msg::Ddl(r) => Ok(Some(Stop::DdlDone(r))),
+        }
+    }
+
+    fn on_sample(&mut self, s: SampleMsg, phase: Phase) -> Result<Option<Stop>> {
+        let rows: Vec<(DateTime<Utc>, &str, f64)> =
+            s.values.iter().map(|(m, v)| (s.ts, m.key(), *v)).collect();
+        self.rec.metrics(&rows)?;
+        let get = |m: MetricId| s.values.iter().find(|(x, _)| *x == m).map(|(_, v)| *v);
+        self.latest.threads_running = get(MetricId::ThreadsRunning);
+        self.latest.lag_s = get(MetricId::ReplicationLagS);
+        self.latest.mdl = s.mdl_waiters;
+        if phase == Phase::Baseline {
+            for (m, v) in &s.values {
+                self.baseline_values.entry(*m).or_default().push(*v);
+            }
+        }
+        if s.replication_broken != self.replication_broken {
+            self.replication_broken = s.replication_broken;
+            self.rec.log(
+                "WARN",
+                if s.replication_broken {
+                    "replication is stopped on the server (Seconds_Behind_Master is NULL)"
+                } else {
+                    "replication is running again on the server"
+                },
+            )?;
+        }
+        if let Some(p) = &s.ddl {
+            self.latest.ddl_pct = p.progress_pct;
+            self.log_progress(p)?;
+        }
+        self.update_status(phase);
+
+        // Judge: the sampler's values, with query latency from the probe's
+        // rolling window rather than the server's coarse histogram.
+        let mut values: Vec<(MetricId, f64)> = s
+            .values
+            .iter()
+            .filter(|(m, _)| {
+                !matches!(m, MetricId::QueryLatencyP50Ms | MetricId::QueryLatencyP99Ms)
+            })
+            .copied()
+            .collect();
+        if self.recent_probes.len() >= 2 {
+            for m in [MetricId::QueryLatencyP50Ms, MetricId::QueryLatencyP99Ms] {
+                let mut v: Vec<f64> = self.recent_probes.iter().map(|(_, ms)| *ms).collect();
+                if let Some(x) =
+                    statistic(&mut v, self.detector.thresholds().for_metric(m).statistic)
+                {
+                    values.push((m, x));
+                }
+            }
+        }
+        let mdl = if self.ddl_running || self.armed {
+            s.mdl_waiters
+        } else {
+            None
+        };
+        let breaches = self.detector.observe(unix(s.ts), &values, mdl);
+        let mut stop = None;
+        for b in breaches {
+            if !self.ddl_started {
+                // Before the DDL nothing acts on a breach; say so once.
+                if b.level == Level::Critical {
+                    self.rec.log(
+                        "WARN",
+                        format!(
+                            "before the DDL: {} (a rollback trigger once the DDL starts)",
+                            b.describe()
+                        ),
+                    )?;
+                }
+                continue;
+            }
+            let severity = if b.level == Level::Critical {
+                Severity::Critical
+            } else {
+                Severity::Warning
+            };
+            self.rec.event(Event::Alert {
+                name: format!(
+                    "{} {}",
+                    b.what.key(),
+                    if b.level == Level::Critical {
+                        "critical"
+                    } else {
+                        "warning"
+                    }
+                ),
+                severity,
+                message: Some(b.describe()),
+            })?;
+            if self.rolled_back {
+                self.alerts_after_rollback += usize::from(b.level == Level::Critical);
+                continue;
+            }
+            if self.armed && b.level == Level::Critical && stop.is_none() {
+                stop = Some(Stop::Breach(b));
+            }
+        }
+        Ok(stop)
+    }
+
+    fn log_progress(&mut self, p: &db::DdlProgress) -> Result<()> {
+        let pct = p.progress_pct.unwrap_or(0.0);
+        let due = match self.last_progress_log {
+            None => true,
+            Some((t, last)) => pct - last >= 10.0 || t.elapsed() >= Duration::from_secs(30),
+        };
+        if due {
+            self.last_progress_log = Some((Instant::now(), pct));
+            let stage = p
+                .stage
+                .map(|(s, m)| format!(", stage {s}/{m}"))
+                .unwrap_or_default();
+            let pct_text = p
+                .progress_pct
+                .map(|v| format!("{v:.1}%"))
+                .unwrap_or_else(|| "-".into());
+            self.rec.log(
+                "INFO",
+                format!(
+                    "DDL progress: {pct_text}{stage}, state {}, running {:.1} s",
+                    p.state.as_deref().unwrap_or("-"),
+                    p.time_s.unwrap_or(0.0)
+                ),
+            )?;
+        }
+        Ok(())
+    }
+
+    fn update_status(&mut self, phase: Phase) {
+        let left = self
+            .phase_deadline
+            .map(|d| {
+                format!(
+                    "{} left",
+                    human(d.saturating_duration_since(Instant::now()))
+                )
+            })
+            .unwrap_or_else(|| "running".into());
+        let l = &self.latest;
+        let opt = |v: Option<f64>| v.map_or("-".to_string(), fmt_num);
+        let sw = |s: SwitchState| match s {
+            SwitchState::Off => "OFF",
+            SwitchState::On => "ON",
+            SwitchState::Unknown => "UNKNOWN",
+        };
+        let switches = l
+            .switches
+            .map_or("-/-".to_string(), |(g, c)| format!("{}/{}", sw(g), sw(c)));
+        let mut text = format!(
+            "[{}] {left} | threads_running {} | probe {} ms | lag {} | mdl waiters {} | kill switches {switches}",
+            phase.label(),
+            opt(l.threads_running),
+            l.probe_ms.map_or("-".into(), |v| format!("{v:.2}")),
+            opt(l.lag_s),
+            l.mdl.map_or("-".into(), |v| v.to_string()),
+        );
+        if self.ddl_running {
+            text.push_str(&format!(
+                " | DDL {}",
+                l.ddl_pct.map_or("-".into(), |p| format!("{p:.1}%"))
+            ));
+        }
+        self.rec.display.status(&text);
+    }
+
+    // ---- 2. baseline ------------------------------------------------------------
+
+    fn finish_baseline(&mut self) -> Result<()> {
+        let th = self.cfg.thresholds.clone();
+        for m in MetricId::ALL {
+            if !self.detector.is_relative(m) {
+                continue;
+            }
+            let stat = th.for_metric(m).statistic;
+            let mut values = match m {
+                MetricId::QueryLatencyP50Ms | MetricId::QueryLatencyP99Ms => {
+                    self.baseline_probes.clone()
+                }
+                _ => self.baseline_values.get(&m).cloned().unwrap_or_default(),
+            };
+            if values.len() < 2 {
+                continue;
+            }
+            if let Some(v) = statistic(&mut values, stat) {
+                self.detector.set_baseline(m, v);
+            }
+        }
+        let p50 = self.detector.baseline(MetricId::QueryLatencyP50Ms);
+        let p99 = self.detector.baseline(MetricId::QueryLatencyP99Ms);
+        self.rec.log(
+            "INFO",
+            format!(
+                "baseline: {} probe queries, P50 {} ms, P99 {} ms",
+                self.baseline_probes.len(),
+                p50.map_or("-".into(), fmt_num),
+                p99.map_or("-".into(), fmt_num)
+            ),
+        )?;
+        if self.baseline_probes.len() < 2 {
+            self.rec.log(
+                "WARN",
+                "too few probe queries in the baseline: latency is not judged against it",
+            )?;
+        }
+        Ok(())
+    }
+
+    /// A stop before the DDL: nothing was changed, the run ends here.
+    fn abort_before_ddl(&mut self, stop: Stop) -> Result<()> {
+        let reason = stop.reason();
+        self.phase_end(PhaseStatus::Aborted)?;
+        match &stop {
+            Stop::Switch { .. } => {
+                self.rec.event(Event::Incident {
+                    severity: Severity::Warning,
+                    description: format!("{reason} before the DDL"),
+                    action: Some("canary aborted before the DDL".into()),
+                    resolution: Some("nothing was changed".into()),
+                    status: IncidentStatus::Resolved,
+                })?;
+            }
+            Stop::ServerLost(_) => {
+                self.server_lost = true;
+                self.rec.event(Event::Incident {
+                    severity: Severity::Critical,
+                    description: reason.clone(),
+                    action: Some("canary aborted before the DDL".into()),
+                    resolution: Some("nothing was changed by the canary".into()),
+                    status: IncidentStatus::Open,
+                })?;
+            }
+            _ => {}
+        }
+        self.rec.log(
+            "WARN",
+            format!("canary aborted before the DDL ({reason}); nothing was changed"),
+        )?;
+        self.stopped_early = Some(reason);
+        self.index_present = Some(false);
+        self.final_check()?;
+        self.end_run(RunStatus::Aborted)
+    }
+
+    // ---- 3. execute ---------------------------------------------------------------
+
+    fn execute(&mut self) -> Result<()> {
+        self.phase_start(Phase::Execute, None)?;
+        self.detector.reset();
+        self.armed = true;
+        let statement = add_index_sql(&self.cfg);
+        self.rec.event(Event::DdlStart {
+            statement: statement.clone(),
+        })?;
+        self.ddl_started = true;
+        match workers::spawn_ddl(&self.cfg, statement, self.tx.clone()) {
+            Ok((id, _handle)) => {
+                self.ddl_conn = id;
+                self.ddl_running = true;
+                self.shared.ddl_conn.store(id, Ordering::SeqCst);
+                self.rec
+                    .log("INFO", format!("ALTER running on connection {id}"))?;
+            }
+            Err(e) => {
+                self.rec.event(Event::DdlEnd {
+                    outcome: DdlOutcome::Failed,
+                    error: Some(format!("cannot open the DDL connection: {}", db::err(&e))),
+                    duration_s: None,
+                })?;
+                self.index_present = Some(false);
+                self.stopped_early = Some(format!("the DDL could not start: {}", db::err(&e)));
+                return self.phase_end(PhaseStatus::Failed);
+            }
+        }
+        loop {
+            match self.wait(Phase::Execute, &mut Vec::new())? {
+                Some(Stop::DdlDone(r)) => {
+                    let outcome = self.ddl_finished(r, false)?;
+                    let status = match outcome {
+                        DdlOutcome::Success => PhaseStatus::Done,
+                        _ => PhaseStatus::Failed,
+                    };
+                    if outcome != DdlOutcome::Success {
+                        self.after_failed_ddl()?;
+                    }
+                    return self.phase_end(status);
+                }
+                Some(Stop::ServerLost(e)) => return self.fail_safe(e),
+                Some(stop) => {
+                    if self.act_on(stop)? {
+                        let status = if self.index_present == Some(false) {
+                            PhaseStatus::Aborted
+                        } else {
+                            PhaseStatus::Failed
+                        };
+                        return self.phase_end(status);
+                    }
+                }
+                None => unreachable!("the execute phase has no deadline"),
+            }
+        }
+    }
+
+    /// Writes ddl_end; returns the outcome.
+    fn ddl_finished(&mut self, r: DdlResult, killed_by_us: bool) -> Result<DdlOutcome> {
+        self.ddl_running = false;
+        self.shared.ddl_conn.store(0, Ordering::SeqCst);
+        let (outcome, error) = match &r.outcome {
+            Ok(()) => (DdlOutcome::Success, None),
+            // 1317: query execution was interrupted (KILL QUERY); 2013: lost
+            // connection (KILL of the connection).
+            Err((code, msg))
+                if killed_by_us && matches!(code, Some(1317) | Some(1927) | Some(2013) | None) =>
+            {
+                (DdlOutcome::Killed, Some(msg.clone()))
+            }
+            Err((_, msg)) => (DdlOutcome::Failed, Some(msg.clone())),
+        };
+        self.rec.event_at(
+            r.finished,
+            Event::DdlEnd {
+                outcome,
+                error,
+                duration_s: Some((r.duration.as_secs_f64() * 1000.0).round() / 1000.0),
+            },
+        )?;
+        if outcome == DdlOutcome::Success {
+            self.index_present = Some(true);
+        }
+        Ok(outcome)
+    }
+
+    /// The ALTER failed by itself: check the index is absent, then go on to the
+    /// after window.
+    fn after_failed_ddl(&mut self) -> Result<()> {
+        self.stopped_early = Some("the DDL failed".into());
+        let present = self.index_exists()?;
+        self.index_present = present;
+        let state = match present {
+            Some(false) => "the index is absent: nothing was changed",
+            Some(true) => "yet the index is PRESENT",
+            None => "the index state could not be checked",
+        };
+        self.rec.event(Event::Incident {
+            severity: Severity::Warning,
+            description: format!("ADD INDEX failed; {state}"),
+            action: Some("canary stopped; after-metrics still collected".into()),
+            resolution: (present == Some(false)).then(|| "no change to roll back".into()),
+            status: if present == Some(false) {
+                IncidentStatus::Resolved
+            } else {
+                IncidentStatus::Open
+            },
+        })?;
+        self.armed = false;
+        Ok(())
+    }
+
+    // ---- 5. monitoring -----------------------------------------------------------------
+
+    fn monitoring(&mut self) -> Result<()> {
+        if self.rolled_back {
+            return Ok(());
+        }
+        self.phase_start(Phase::Monitoring, Some(self.cfg.monitoring))?;
+        let start = Instant::now();
+        let mut checkpoints: Vec<(Instant, String)> = self
+            .cfg
+            .checkpoints
+            .iter()
+            .map(|d| (start + *d, checkpoint_name(*d)))
+            .collect();
+        loop {
+            match self.wait(Phase::Monitoring, &mut checkpoints)? {
+                None => break,
+                Some(Stop::ServerLost(e)) => return self.fail_safe(e),
+                Some(Stop::DdlDone(_)) => {}
+                Some(stop) => {
+                    if self.act_on(stop)? {
+                        // Checkpoints not reached are not read: the window ended here.
+                        return self.phase_end(PhaseStatus::Aborted);
+                    }
+                }
+            }
+        }
+        // A checkpoint at the very end of the window is still read.
+        for (_, name) in std::mem::take(&mut checkpoints) {
+            if let Some(stop) = self.check_switches(Some(name))?
+                && self.act_on(stop)?
+            {
+                return self.phase_end(PhaseStatus::Aborted);
+            }
+        }
+        self.phase_end(PhaseStatus::Done)
+    }
+
+    // ---- 7. after ------------------------------------------------------------------------
+
+    fn after(&mut self) -> Result<()> {
+        self.phase_start(Phase::After, Some(self.cfg.after))?;
+        loop {
+            match self.wait(Phase::After, &mut Vec::new())? {
+                None => break,
+                Some(Stop::ServerLost(e)) => return self.fail_safe(e),
+                Some(Stop::DdlDone(_)) => {}
+                Some(stop) => {
+                    let was_rolled_back = self.rolled_back;
+                    if self.act_on(stop)? && was_rolled_back {
+                        // Ctrl-C after the rollback: end the window now.
+                        self.post_rollback_checks()?;
+                        return self.phase_end(PhaseStatus::Aborted);
+                    }
+                }
+            }
+        }
+        self.post_rollback_checks()?;
+        self.phase_end(PhaseStatus::Done)
+    }
+
+    fn final_check(&mut self) -> Result<()> {
+        let (g, c) = self.read_switches();
+        self.write_switch_check("Final Check", &g, &c)
+    }
+}
+
+fn human_ms(d: Duration) -> String {
+    humantime::format_duration(d).to_string().replace(' ', "")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checkpoint_names_follow_the_template() {
+        assert_eq!(
+            checkpoint_name(Duration::from_secs(900)),
+            "During Monitoring (T+15m)"
+        );
+        assert_eq!(
+            checkpoint_name(Duration::from_secs(3600)),
+            "During Monitoring (T+60m)"
+        );
+        assert_eq!(
+            checkpoint_name(Duration::from_secs(90)),
+            "During Monitoring (T+1m30s)"
+        );
+        assert_eq!(
+            checkpoint_name(Duration::from_secs(5)),
+            "During Monitoring (T+5s)"
+        );
+    }
+}

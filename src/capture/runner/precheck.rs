@@ -1,0 +1,344 @@
+//! Phase 1: the pre-check (nothing is changed), and the dry run's plan.
+
+use super::*;
+
+impl Runner {
+    pub(super) fn print_plan(&self) {
+        let c = &self.cfg;
+        let checkpoints: Vec<String> = c
+            .checkpoints
+            .iter()
+            .map(|d| format!("+{}", human(*d)))
+            .collect();
+        println!("Dry run: the pre-check passed; nothing was changed.");
+        println!();
+        println!("DDL:      {};", add_index_sql(c));
+        println!("Rollback: {};", drop_index_sql(c));
+        println!();
+        println!("Plan:");
+        println!("  1. pre-check (done)");
+        println!(
+            "  2. baseline        {} (sample every {})",
+            human(c.baseline),
+            human_ms(c.interval)
+        );
+        println!(
+            "  3. execute         the DDL above (lock_wait_timeout {})",
+            human(c.lock_wait_timeout)
+        );
+        println!(
+            "  4. verification    {}; EXPLAIN of a lookup on `{}`",
+            db::show_index_sql(&c.target.database, &c.table, &c.index),
+            c.columns[0]
+        );
+        println!(
+            "  5. monitoring      {} (kill switch checkpoints {})",
+            human(c.monitoring),
+            checkpoints.join(", ")
+        );
+        println!("  6. after           {}", human(c.after));
+        println!(
+            "Kill switches: global {}, connection {} (timeout {})",
+            c.global_switch,
+            c.connection_switch,
+            human_ms(c.switch_timeout)
+        );
+        println!(
+            "Automatic rollback: {}",
+            if c.auto_rollback {
+                "on (kill switch ON/unreadable, or a confirmed critical breach)"
+            } else {
+                "off (--no-auto-rollback)"
+            }
+        );
+        if let Some(p) = &self.probe {
+            println!("Probe query: {}", p.describe());
+        }
+    }
+
+    // ---- 1. pre-check ---------------------------------------------------------
+
+    /// `Ok(Err(why))` when the pre-check refuses.
+    pub(super) fn precheck(&mut self) -> Result<Result<(), String>> {
+        let cfg = self.cfg.clone();
+        let (db_, table, index) = (&cfg.target.database, &cfg.table, &cfg.index);
+        self.rec
+            .log("INFO", format!("connecting to {}", cfg.connection_id))?;
+        let mut conn = match db::connect(&cfg, Some(cfg.query_timeout)) {
+            Ok(c) => c,
+            Err(e) => {
+                return Ok(Err(format!(
+                    "cannot connect to {}: {}",
+                    cfg.connection_id,
+                    db::err(&e)
+                )));
+            }
+        };
+        macro_rules! try_q {
+            ($what:expr, $e:expr) => {
+                match $e {
+                    Ok(v) => v,
+                    Err(e) => return Ok(Err(format!("{}: {e}", $what))),
+                }
+            };
+        }
+        let info = try_q!("cannot read the server version", db::server_info(&mut conn));
+        self.rec.log(
+            "INFO",
+            format!(
+                "server: {} {} (max_connections {})",
+                if info.flavour == Flavour::MariaDb {
+                    "MariaDB"
+                } else {
+                    "MySQL"
+                },
+                info.version,
+                info.max_connections
+            ),
+        )?;
+        self.rec.manifest.max_connections = Some(info.max_connections);
+        self.detector = Detector::new(
+            cfg.thresholds.clone(),
+            Some(info.max_connections),
+            cfg.max_mdl_waiters,
+        );
+
+        let t = try_q!(
+            "cannot read information_schema.TABLES",
+            db::table_info(&mut conn, db_, table)
+        );
+        let Some(t) = t else {
+            return Ok(Err(format!("table `{db_}`.`{table}` does not exist")));
+        };
+        if t.table_type != "BASE TABLE" {
+            return Ok(Err(format!(
+                "`{db_}`.`{table}` is a {}, not a base table",
+                t.table_type
+            )));
+        }
+        let engine = t.engine.clone().unwrap_or_default();
+        self.rec.manifest.target.engine = t.engine.clone();
+        self.rec.manifest.target.rows = t.rows;
+        self.rec.manifest.target.data_size_bytes = t.data_bytes;
+        self.rec.log(
+            "INFO",
+            format!(
+                "table `{db_}`.`{table}`: engine {engine}, ~{} rows (estimate), data {} bytes, indexes {} bytes",
+                t.rows.map_or("?".into(), |r| r.to_string()),
+                t.data_bytes.map_or("?".into(), |r| r.to_string()),
+                t.index_bytes.map_or("?".into(), |r| r.to_string()),
+            ),
+        )?;
+        if !engine.eq_ignore_ascii_case("InnoDB") {
+            return Ok(Err(format!(
+                "engine {engine}: an online ADD INDEX (ALGORITHM=INPLACE, LOCK=NONE) needs InnoDB"
+            )));
+        }
+
+        let columns = try_q!(
+            "cannot read information_schema.COLUMNS",
+            db::columns(&mut conn, db_, table)
+        );
+        for c in &cfg.columns {
+            match columns
+                .iter()
+                .find(|x| x.name.eq_ignore_ascii_case(c.as_str()))
+            {
+                None => {
+                    return Ok(Err(format!(
+                        "column `{c}` does not exist in `{db_}`.`{table}`"
+                    )));
+                }
+                Some(x) if x.needs_prefix() => {
+                    return Ok(Err(format!(
+                        "column `{c}` is {}: it can only be indexed with a prefix length, which capture does not do",
+                        x.data_type
+                    )));
+                }
+                Some(_) => {}
+            }
+        }
+        self.rec.log(
+            "INFO",
+            format!(
+                "columns present: {}",
+                cfg.columns
+                    .iter()
+                    .map(|c| c.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )?;
+        let indexes = try_q!(
+            "cannot read information_schema.STATISTICS",
+            db::indexes(&mut conn, db_, table)
+        );
+        if let Some((name, _)) = indexes
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(index.as_str()))
+        {
+            return Ok(Err(format!(
+                "an index named `{name}` already exists on `{db_}`.`{table}`"
+            )));
+        }
+        let wanted: Vec<String> = cfg
+            .columns
+            .iter()
+            .map(|c| c.as_str().to_ascii_lowercase())
+            .collect();
+        for (name, cols) in &indexes {
+            let cols: Vec<String> = cols.iter().map(|c| c.to_ascii_lowercase()).collect();
+            if cols.starts_with(&wanted) {
+                self.rec.log(
+                    "WARN",
+                    format!("index `{name}` ({}) already covers these columns: the new index may be redundant", cols.join(", ")),
+                )?;
+            }
+        }
+        self.rec
+            .log("INFO", format!("index `{index}` not present yet"))?;
+
+        let old = try_q!(
+            "cannot read information_schema.INNODB_TRX (the PROCESS privilege is needed)",
+            db::old_transactions(&mut conn, cfg.max_trx_age)
+        );
+        if !old.is_empty() {
+            let list: Vec<String> = old
+                .iter()
+                .take(5)
+                .map(|t| {
+                    format!(
+                        "thread {} open {} s{}",
+                        t.thread_id,
+                        t.age_s,
+                        t.query
+                            .as_ref()
+                            .map(|q| format!(" ({})", q.chars().take(60).collect::<String>()))
+                            .unwrap_or_default()
+                    )
+                })
+                .collect();
+            return Ok(Err(format!(
+                "{} transaction(s) open for longer than {}: {}; the ALTER would wait for their metadata locks",
+                old.len(),
+                human(cfg.max_trx_age),
+                list.join("; ")
+            )));
+        }
+        self.rec.log(
+            "INFO",
+            format!(
+                "no transaction open for longer than {}",
+                human(cfg.max_trx_age)
+            ),
+        )?;
+        let waiters = try_q!(
+            "cannot read the process list",
+            db::mdl_waiters(&mut conn, table, None).map_err(|e| db::err(&e))
+        );
+        if waiters > 0 {
+            return Ok(Err(format!(
+                "{waiters} session(s) already waiting for the metadata lock of `{table}`"
+            )));
+        }
+        self.rec
+            .log("INFO", "no session waiting for the table's metadata lock")?;
+
+        match db::find_histogram(&mut conn, info.flavour) {
+            Ok(h) => {
+                self.histogram = Some(h);
+                self.rec.log(
+                    "INFO",
+                    format!(
+                        "server query latency (query_latency_p50_ms / p99_ms) from {}",
+                        h.name()
+                    ),
+                )?;
+            }
+            Err(why) => self
+                .rec
+                .log("INFO", format!("no server-side latency histogram: {why}"))?,
+        }
+        match db::replication_lag(&mut conn, info.flavour) {
+            Ok(Some(_)) => {
+                self.replica = true;
+                self.rec.log(
+                    "INFO",
+                    "the server is a replica: replication_lag_s is sampled",
+                )?;
+            }
+            Ok(None) => self.rec.log(
+                "INFO",
+                "the server is not a replica: replication_lag_s is not sampled",
+            )?,
+            Err(e) => self.rec.log(
+                "WARN",
+                format!("replication status unreadable: {}", db::err(&e)),
+            )?,
+        }
+        self.rec.log(
+            "INFO",
+            if cfg.host_metrics {
+                "host metrics (CPU, memory, disk) from this machine's /proc".to_string()
+            } else {
+                "host metrics not sampled (the server is not on this machine)".to_string()
+            },
+        )?;
+
+        self.probe = Some(match &cfg.probe_query {
+            Some(sql) => ProbeSpec::Fixed(sql.clone()),
+            None => {
+                let pk: Vec<&db::ColumnInfo> = columns.iter().filter(|c| c.key == "PRI").collect();
+                match pk.as_slice() {
+                    [one] if one.is_integer() && Ident::new("primary key", &one.name).is_ok() => {
+                        let pk = Ident::new("primary key", &one.name)?;
+                        let sql = format!(
+                            "SELECT MIN({0}), MAX({0}) FROM {1}",
+                            pk.quoted(),
+                            table_sql(&cfg)
+                        );
+                        let range: Option<(Option<String>, Option<String>)> = try_q!(
+                            "cannot read the primary key range",
+                            mysql::prelude::Queryable::query_first(&mut conn, sql)
+                                .map_err(|e| db::err(&e))
+                        );
+                        let parse = |v: Option<String>| v.and_then(|s| s.parse::<i64>().ok());
+                        match range.map(|(a, b)| (parse(a), parse(b))) {
+                            Some((Some(min), Some(max))) => ProbeSpec::PointRead {
+                                table_sql: table_sql(&cfg),
+                                pk,
+                                min,
+                                max,
+                            },
+                            _ => ProbeSpec::Fixed(format!(
+                                "SELECT * FROM {} LIMIT 1",
+                                table_sql(&cfg)
+                            )),
+                        }
+                    }
+                    _ => ProbeSpec::Fixed(format!("SELECT * FROM {} LIMIT 1", table_sql(&cfg))),
+                }
+            }
+        });
+        let probe = self
+            .probe
+            .as_ref()
+            .map(|p| p.describe())
+            .unwrap_or_default();
+        self.rec
+            .log("INFO", format!("probe query (query_latency_ms): {probe}"))?;
+        self.columns = columns;
+        self.info = Some(info);
+
+        let (g, c) = self.read_switches();
+        self.write_switch_check("Pre-execution", &g, &c)?;
+        if !(g.state.is_off() && c.state.is_off()) {
+            return Ok(Err(Stop::Switch {
+                global: g,
+                connection: c,
+            }
+            .reason()));
+        }
+        Ok(Ok(()))
+    }
+}

@@ -1,0 +1,542 @@
+//! The threads that talk to the server while the main loop keeps time and
+//! reads the kill switches: the sampler (status counters, process list,
+//! histograms, host), the probe (the timed query) and the DDL itself. Each has
+//! its own connection and reports through one channel, so a blocked query
+//! never stops the kill switch checks.
+
+use super::args::Config;
+use super::db::{self, DdlProgress, Flavour, Histogram};
+use super::host;
+use super::ident::Ident;
+use super::rundir::now;
+use crate::model::MetricId;
+use chrono::{DateTime, Utc};
+use mysql::prelude::*;
+use mysql::{Conn, Value};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::mpsc::Sender;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// What the workers send to the main loop.
+#[derive(Debug)]
+pub enum Msg {
+    Sample(SampleMsg),
+    Probe(ProbeMsg),
+    Note {
+        level: &'static str,
+        message: String,
+    },
+    /// The sampler could not reconnect: the server is gone.
+    Lost(String),
+    Ddl(DdlResult),
+}
+
+#[derive(Debug, Clone)]
+pub struct SampleMsg {
+    pub ts: DateTime<Utc>,
+    pub values: Vec<(MetricId, f64)>,
+    /// Sessions waiting on the table's metadata lock (the ALTER left out).
+    pub mdl_waiters: Option<u32>,
+    /// The ALTER's session, while it runs.
+    pub ddl: Option<DdlProgress>,
+    /// The server is a replica whose replication is stopped (lag NULL).
+    pub replication_broken: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct ProbeMsg {
+    /// When the probe query was sent.
+    pub ts: DateTime<Utc>,
+    /// Its latency; `None` when it never reached the server.
+    pub latency_ms: Option<f64>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct DdlResult {
+    /// Error code and message when it failed.
+    pub outcome: Result<(), (Option<u16>, String)>,
+    pub duration: Duration,
+    pub finished: DateTime<Utc>,
+}
+
+/// State shared with the workers.
+#[derive(Debug, Default)]
+pub struct Shared {
+    pub stop: AtomicBool,
+    /// The ALTER's connection id while it runs; 0 otherwise.
+    pub ddl_conn: AtomicU32,
+}
+
+impl Shared {
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+}
+
+/// Sleeps until `t` (or the stop flag), in short steps.
+fn sleep_until(shared: &Shared, t: Instant) {
+    while !shared.stopped() {
+        let now = Instant::now();
+        if now >= t {
+            return;
+        }
+        std::thread::sleep((t - now).min(Duration::from_millis(100)));
+    }
+}
+
+/// What the sampler needs to know.
+pub struct SamplerSpec {
+    pub flavour: Flavour,
+    pub histogram: Option<Histogram>,
+    pub replica: bool,
+    pub host_metrics: bool,
+}
+
+pub fn spawn_sampler(
+    cfg: Arc<Config>,
+    spec: SamplerSpec,
+    tx: Sender<Msg>,
+    shared: Arc<Shared>,
+) -> JoinHandle<()> {
+    std::thread::Builder::new()
+        .name("capture-sampler".into())
+        .spawn(move || Sampler::new(cfg, spec, tx, shared).run())
+        .expect("cannot start the sampler thread")
+}
+
+struct Sampler {
+    cfg: Arc<Config>,
+    spec: SamplerSpec,
+    tx: Sender<Msg>,
+    shared: Arc<Shared>,
+    prev_status: Option<HashMap<String, f64>>,
+    prev_hist: Option<Vec<(f64, u64)>>,
+    prev_host: Option<host::HostSnapshot>,
+}
+
+impl Sampler {
+    fn new(cfg: Arc<Config>, spec: SamplerSpec, tx: Sender<Msg>, shared: Arc<Shared>) -> Sampler {
+        Sampler {
+            cfg,
+            spec,
+            tx,
+            shared,
+            prev_status: None,
+            prev_hist: None,
+            prev_host: None,
+        }
+    }
+
+    fn note(&self, level: &'static str, message: String) {
+        let _ = self.tx.send(Msg::Note { level, message });
+    }
+
+    fn connect(&self) -> Result<Conn, mysql::Error> {
+        db::connect(&self.cfg, Some(self.cfg.query_timeout))
+    }
+
+    fn run(mut self) {
+        let mut conn = match self.connect() {
+            Ok(c) => Some(c),
+            Err(e) => {
+                self.note("WARN", format!("sampler: cannot connect: {}", db::err(&e)));
+                None
+            }
+        };
+        let mut next = Instant::now();
+        while !self.shared.stopped() {
+            let result = match conn.as_mut() {
+                Some(c) => self.sample(c),
+                None => Err(mysql::Error::DriverError(
+                    mysql::DriverError::ConnectTimeout,
+                )),
+            };
+            match result {
+                Ok(msg) => {
+                    if self.tx.send(Msg::Sample(msg)).is_err() {
+                        return;
+                    }
+                }
+                Err(e) if db::is_connectivity(&e) => match self.reconnect(&e) {
+                    Some(c) => conn = Some(c),
+                    None => return,
+                },
+                Err(e) => self.note("WARN", format!("sampler: {}", db::err(&e))),
+            }
+            next += self.cfg.interval;
+            let now = Instant::now();
+            if next < now {
+                next = now;
+            }
+            sleep_until(&self.shared, next);
+        }
+    }
+
+    /// Tries to reconnect, one second apart; reports the server lost if it cannot.
+    fn reconnect(&mut self, e: &mysql::Error) -> Option<Conn> {
+        let attempts = self.cfg.reconnect_attempts;
+        self.note(
+            "WARN",
+            format!(
+                "lost the connection to the server ({}); reconnecting ({attempts} attempts)",
+                db::err(e)
+            ),
+        );
+        let mut last = db::err(e);
+        for attempt in 1..=attempts {
+            sleep_until(&self.shared, Instant::now() + Duration::from_secs(1));
+            if self.shared.stopped() {
+                return None;
+            }
+            match self.connect() {
+                Ok(c) => {
+                    self.note(
+                        "WARN",
+                        format!("reconnected to the server (attempt {attempt})"),
+                    );
+                    return Some(c);
+                }
+                Err(e) => last = db::err(&e),
+            }
+        }
+        let _ = self.tx.send(Msg::Lost(format!(
+            "{last} (after {attempts} reconnect attempts)"
+        )));
+        None
+    }
+
+    fn sample(&mut self, conn: &mut Conn) -> Result<SampleMsg, mysql::Error> {
+        let ts = now();
+        let mut values = Vec::new();
+        let t0 = Instant::now();
+        conn.ping()?;
+        values.push((
+            MetricId::NetworkLatencyMs,
+            t0.elapsed().as_secs_f64() * 1000.0,
+        ));
+
+        let status = db::global_status(conn)?;
+        let get = |m: &HashMap<String, f64>, k: &str| m.get(k).copied();
+        if let Some(v) = get(&status, "threads_connected") {
+            values.push((MetricId::ActiveConnections, v));
+        }
+        if let Some(v) = get(&status, "threads_running") {
+            values.push((MetricId::ThreadsRunning, v));
+        }
+        if let Some(prev) = &self.prev_status {
+            // A counter that went down means the server restarted: no delta then.
+            let delta = |k: &str| match (get(prev, k), get(&status, k)) {
+                (Some(a), Some(b)) if b >= a => Some(b - a),
+                _ => None,
+            };
+            if let Some(d) = delta("innodb_row_lock_time") {
+                values.push((MetricId::LockWaitTimeS, d / 1000.0));
+            }
+            if let Some(d) = delta("table_locks_waited") {
+                values.push((MetricId::TableLocksWaited, d));
+            }
+            if let (Some(reads), Some(requests)) = (
+                delta("innodb_buffer_pool_reads"),
+                delta("innodb_buffer_pool_read_requests"),
+            ) && requests > 0.0
+            {
+                values.push((
+                    MetricId::BufferPoolHitRatePct,
+                    ((1.0 - reads / requests) * 100.0).clamp(0.0, 100.0),
+                ));
+            }
+        }
+        self.prev_status = Some(status);
+
+        let ddl_id = self.shared.ddl_conn.load(Ordering::Relaxed);
+        let except = (ddl_id != 0).then_some(ddl_id);
+        let mdl_waiters = Some(db::mdl_waiters(conn, &self.cfg.table, except)?);
+        let ddl = match except {
+            Some(id) => db::ddl_progress(conn, self.spec.flavour, id)?,
+            None => None,
+        };
+
+        if let Some(h) = self.spec.histogram {
+            match db::read_histogram(conn, h) {
+                Ok(now_hist) => {
+                    if let Some(prev) = &self.prev_hist {
+                        if let Some(p50) = db::histogram_quantile(prev, &now_hist, 0.50) {
+                            values.push((MetricId::QueryLatencyP50Ms, p50));
+                        }
+                        if let Some(p99) = db::histogram_quantile(prev, &now_hist, 0.99) {
+                            values.push((MetricId::QueryLatencyP99Ms, p99));
+                        }
+                    }
+                    self.prev_hist = Some(now_hist);
+                }
+                Err(e) if db::is_connectivity(&e) => return Err(e),
+                Err(e) => {
+                    self.note(
+                        "WARN",
+                        format!(
+                            "server latency histogram unreadable, no longer sampled: {}",
+                            db::err(&e)
+                        ),
+                    );
+                    self.spec.histogram = None;
+                }
+            }
+        }
+
+        let mut replication_broken = false;
+        if self.spec.replica {
+            match db::replication_lag(conn, self.spec.flavour) {
+                Ok(Some(Some(lag))) => values.push((MetricId::ReplicationLagS, lag)),
+                Ok(Some(None)) => replication_broken = true,
+                Ok(None) => {}
+                Err(e) if db::is_connectivity(&e) => return Err(e),
+                Err(e) => {
+                    self.note(
+                        "WARN",
+                        format!(
+                            "replication status unreadable, no longer sampled: {}",
+                            db::err(&e)
+                        ),
+                    );
+                    self.spec.replica = false;
+                }
+            }
+        }
+
+        if self.spec.host_metrics {
+            let snap = host::snapshot();
+            if let Some(prev) = &self.prev_host {
+                let h = host::values(prev, &snap);
+                for (m, v) in [
+                    (MetricId::CpuUsagePct, h.cpu_pct),
+                    (MetricId::MemoryUsagePct, h.memory_pct),
+                    (MetricId::DiskReadMbS, h.disk_read_mb_s),
+                    (MetricId::DiskWriteMbS, h.disk_write_mb_s),
+                ] {
+                    if let Some(v) = v {
+                        values.push((m, v));
+                    }
+                }
+            }
+            self.prev_host = Some(snap);
+        }
+        Ok(SampleMsg {
+            ts,
+            values,
+            mdl_waiters,
+            ddl,
+            replication_broken,
+        })
+    }
+}
+
+/// The timed query.
+#[derive(Debug, Clone)]
+pub enum ProbeSpec {
+    /// `SELECT * FROM t WHERE pk >= ? ORDER BY pk LIMIT 1`, with a random key in [min, max].
+    PointRead {
+        table_sql: String,
+        pk: Ident,
+        min: i64,
+        max: i64,
+    },
+    /// A fixed query.
+    Fixed(String),
+}
+
+impl ProbeSpec {
+    pub fn describe(&self) -> String {
+        match self {
+            ProbeSpec::PointRead {
+                table_sql,
+                pk,
+                min,
+                max,
+            } => format!(
+                "SELECT * FROM {table_sql} WHERE {} >= ? ORDER BY {} LIMIT 1 (? random in {min}..={max})",
+                pk.quoted(),
+                pk.quoted()
+            ),
+            ProbeSpec::Fixed(sql) => sql.clone(),
+        }
+    }
+}
+
+pub fn spawn_probe(
+    cfg: Arc<Config>,
+    flavour: Flavour,
+    spec: ProbeSpec,
+    tx: Sender<Msg>,
+    shared: Arc<Shared>,
+) -> JoinHandle<()> {
+    std::thread::Builder::new()
+        .name("capture-probe".into())
+        .spawn(move || probe_loop(cfg, flavour, spec, tx, shared))
+        .expect("cannot start the probe thread")
+}
+
+fn probe_connect(cfg: &Config, flavour: Flavour) -> Result<Conn, mysql::Error> {
+    let timeout = cfg.query_timeout;
+    let mut conn = db::connect(cfg, Some(timeout + Duration::from_secs(1)))?;
+    let secs = timeout.as_secs().max(1);
+    conn.query_drop("SET SESSION TRANSACTION READ ONLY")?;
+    conn.query_drop(format!(
+        "SET SESSION lock_wait_timeout = {secs}, innodb_lock_wait_timeout = {secs}"
+    ))?;
+    match flavour {
+        Flavour::MariaDb => conn.query_drop(format!(
+            "SET SESSION max_statement_time = {}",
+            timeout.as_secs_f64()
+        ))?,
+        Flavour::MySql => conn.query_drop(format!(
+            "SET SESSION max_execution_time = {}",
+            timeout.as_millis()
+        ))?,
+    }
+    Ok(conn)
+}
+
+fn probe_loop(
+    cfg: Arc<Config>,
+    flavour: Flavour,
+    spec: ProbeSpec,
+    tx: Sender<Msg>,
+    shared: Arc<Shared>,
+) {
+    let mut conn: Option<Conn> = None;
+    let mut rng = Rng::new();
+    let mut next = Instant::now();
+    while !shared.stopped() {
+        if conn.is_none() {
+            match probe_connect(&cfg, flavour) {
+                Ok(c) => conn = Some(c),
+                Err(e) => {
+                    let msg = ProbeMsg {
+                        ts: now(),
+                        latency_ms: None,
+                        error: Some(format!("cannot connect: {}", db::err(&e))),
+                    };
+                    if tx.send(Msg::Probe(msg)).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+        if let Some(c) = conn.as_mut() {
+            let ts = now();
+            let t0 = Instant::now();
+            let result = match &spec {
+                ProbeSpec::PointRead {
+                    table_sql,
+                    pk,
+                    min,
+                    max,
+                } => {
+                    let key = rng.range(*min, *max);
+                    let sql = format!(
+                        "SELECT * FROM {table_sql} WHERE {} >= ? ORDER BY {} LIMIT 1",
+                        pk.quoted(),
+                        pk.quoted()
+                    );
+                    c.exec_drop(sql, vec![Value::Int(key)])
+                }
+                ProbeSpec::Fixed(sql) => c.query_drop(sql),
+            };
+            let ms = t0.elapsed().as_secs_f64() * 1000.0;
+            let msg = match result {
+                Ok(()) => ProbeMsg {
+                    ts,
+                    latency_ms: Some(ms),
+                    error: None,
+                },
+                Err(e) => {
+                    let timed_out = matches!(&e, mysql::Error::IoError(io)
+                        if matches!(io.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock));
+                    let connectivity = db::is_connectivity(&e);
+                    if connectivity {
+                        conn = None;
+                    }
+                    // The server answered (an error, a timeout): that took `ms`.
+                    let latency_ms = (!connectivity || timed_out).then_some(ms);
+                    ProbeMsg {
+                        ts,
+                        latency_ms,
+                        error: Some(db::err(&e)),
+                    }
+                }
+            };
+            if tx.send(Msg::Probe(msg)).is_err() {
+                return;
+            }
+        }
+        next += cfg.interval;
+        let now = Instant::now();
+        if next < now {
+            next = now;
+        }
+        sleep_until(&shared, next);
+    }
+}
+
+/// Starts the ALTER on its own connection; returns that connection's id.
+pub fn spawn_ddl(
+    cfg: &Config,
+    statement: String,
+    tx: Sender<Msg>,
+) -> Result<(u32, JoinHandle<()>), mysql::Error> {
+    let mut conn = db::connect(cfg, None)?;
+    conn.query_drop(format!(
+        "SET SESSION lock_wait_timeout = {}",
+        cfg.lock_wait_timeout.as_secs().max(1)
+    ))?;
+    let id = conn.connection_id();
+    let handle = std::thread::Builder::new()
+        .name("capture-ddl".into())
+        .spawn(move || {
+            let t0 = Instant::now();
+            let r = conn.query_drop(&statement);
+            let duration = t0.elapsed();
+            let outcome = r.map_err(|e| (db::error_code(&e), db::err(&e)));
+            let _ = tx.send(Msg::Ddl(DdlResult {
+                outcome,
+                duration,
+                finished: now(),
+            }));
+        })
+        .expect("cannot start the DDL thread");
+    Ok((id, handle))
+}
+
+/// xorshift64*: enough to spread probe keys.
+struct Rng(u64);
+
+impl Rng {
+    fn new() -> Rng {
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0x9E37_79B9_7F4A_7C15);
+        Rng(seed | 1)
+    }
+
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn range(&mut self, min: i64, max: i64) -> i64 {
+        if max <= min {
+            return min;
+        }
+        let span = (max as i128 - min as i128 + 1) as u128;
+        (min as i128 + (self.next() as u128 % span) as i128) as i64
+    }
+}

@@ -1,0 +1,506 @@
+//! The `metrics/` directory: every file in it, recursively, merged into one
+//! time-sorted series per input metric.
+
+use super::FileSamples;
+use super::long_csv::parse_long_csv;
+use super::prometheus::parse_prometheus;
+use super::util::format_unix;
+use crate::error::InputError;
+use crate::model::{InputMetric, Sample, SourceFile};
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use walkdir::WalkDir;
+
+/// What `metrics/` holds once read.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Metrics {
+    /// Samples by input metric, each sorted by time (stable).
+    pub series: BTreeMap<InputMetric, Vec<Sample>>,
+    /// One per file read, in the order read.
+    pub sources: Vec<SourceFile>,
+    /// Files skipped, NaN samples skipped, empty files, ...; each starts with
+    /// the file's path relative to the run directory.
+    pub warnings: Vec<String>,
+}
+
+/// Reads `run_dir/metrics/`, recursively, in file name order. An absent or
+/// empty directory gives no series. `*.csv` files are long CSV, `*.json`
+/// Prometheus query_range responses; other files are skipped with a warning.
+/// Symbolic links must resolve inside the run directory.
+pub fn read_metrics(run_dir: &Path) -> Result<Metrics, InputError> {
+    let dir = run_dir.join("metrics");
+    let meta = match fs::symlink_metadata(&dir) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Metrics::default()),
+        Err(source) => return Err(InputError::Io { path: dir, source }),
+    };
+    let canonical_run = fs::canonicalize(run_dir).map_err(|source| InputError::Io {
+        path: run_dir.to_path_buf(),
+        source,
+    })?;
+    if meta.file_type().is_symlink() {
+        check_link_inside(&dir, &canonical_run)?;
+    }
+    if !dir.is_dir() {
+        return Err(InputError::invalid(
+            &dir,
+            None,
+            None,
+            "not a directory: `metrics` must be a directory of metrics files",
+        ));
+    }
+
+    let mut out = Metrics::default();
+    let mut parts: Vec<(PathBuf, FileSamples)> = Vec::new();
+    let walk = WalkDir::new(&dir)
+        .min_depth(1)
+        .follow_links(true)
+        .sort_by_file_name();
+    for entry in walk {
+        let entry = entry.map_err(walk_error)?;
+        let path = entry.path();
+        if entry.path_is_symlink() {
+            check_link_inside(path, &canonical_run)?;
+        }
+        if entry.file_type().is_dir() {
+            continue;
+        }
+        let rel = relative(run_dir, path);
+        let extension = path
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase());
+        let format = match extension.as_deref() {
+            Some("csv") => "csv",
+            Some("json") => "prometheus",
+            _ => {
+                out.warnings.push(format!(
+                    "{rel}: skipped (only .csv and .json files are read from metrics/)"
+                ));
+                continue;
+            }
+        };
+        if !entry.file_type().is_file() {
+            out.warnings
+                .push(format!("{rel}: skipped (not a regular file)"));
+            continue;
+        }
+        let io_error = |source| InputError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let (samples, bytes) = if format == "csv" {
+            let file = fs::File::open(path).map_err(io_error)?;
+            let bytes = file.metadata().map_err(io_error)?.len();
+            (parse_long_csv(path, file)?, bytes)
+        } else {
+            let data = fs::read(path).map_err(io_error)?;
+            (parse_prometheus(path, &data)?, data.len() as u64)
+        };
+        out.warnings
+            .extend(samples.notes.iter().map(|note| format!("{rel}: {note}")));
+        out.sources.push(SourceFile {
+            path: rel,
+            format: format.to_owned(),
+            rows: samples.rows,
+            bytes,
+        });
+        parts.push((path.to_path_buf(), samples));
+    }
+    out.series = merge_series(parts)?;
+    Ok(out)
+}
+
+/// Merges the samples of several files (`path` for messages, samples in
+/// file order) into one series per metric, each sorted by time; the sort is
+/// stable, so equal times keep file order, then row order.
+///
+/// A [`InputMetric::Series`] metric has one value per timestamp: two samples at
+/// the same time are an error naming the metric, the time and the file(s).
+/// [`InputMetric::Raw`] latency samples may share a time.
+pub fn merge_series(
+    parts: Vec<(PathBuf, FileSamples)>,
+) -> Result<BTreeMap<InputMetric, Vec<Sample>>, InputError> {
+    let mut paths = Vec::with_capacity(parts.len());
+    let mut by_metric: BTreeMap<InputMetric, Vec<(usize, Vec<Sample>)>> = BTreeMap::new();
+    for (index, (path, samples)) in parts.into_iter().enumerate() {
+        paths.push(path);
+        for (metric, chunk) in samples.series {
+            by_metric.entry(metric).or_default().push((index, chunk));
+        }
+    }
+    let path_of = |index: usize| paths.get(index).cloned().unwrap_or_default();
+
+    let mut merged = BTreeMap::new();
+    for (metric, mut chunks) in by_metric {
+        let all = match metric {
+            InputMetric::Raw(_) => {
+                // Possibly tens of millions of samples: move, do not copy twice.
+                let mut all = concat(chunks);
+                sort_by_time(&mut all);
+                all
+            }
+            InputMetric::Series(_) => {
+                for (index, chunk) in &mut chunks {
+                    sort_by_time(chunk);
+                    if let Some(t) = first_duplicate(chunk) {
+                        return Err(duplicate_error(metric, t, &path_of(*index), None));
+                    }
+                }
+                let mut all: Vec<Sample> =
+                    chunks.iter().flat_map(|(_, c)| c.iter().copied()).collect();
+                sort_by_time(&mut all);
+                if let Some(t) = first_duplicate(&all) {
+                    let mut holders = chunks
+                        .iter()
+                        .filter(|(_, c)| c.binary_search_by(|s| s.t.total_cmp(&t)).is_ok())
+                        .map(|(index, _)| path_of(*index));
+                    let first = holders.next().unwrap_or_default();
+                    let second = holders.next();
+                    return Err(duplicate_error(metric, t, &first, second.as_deref()));
+                }
+                all
+            }
+        };
+        merged.insert(metric, all);
+    }
+    Ok(merged)
+}
+
+fn concat(chunks: Vec<(usize, Vec<Sample>)>) -> Vec<Sample> {
+    let total: usize = chunks.iter().map(|(_, c)| c.len()).sum();
+    let mut iter = chunks.into_iter();
+    let Some((_, mut all)) = iter.next() else {
+        return Vec::new();
+    };
+    all.reserve(total - all.len());
+    for (_, chunk) in iter {
+        all.extend_from_slice(&chunk);
+    }
+    all
+}
+
+fn sort_by_time(samples: &mut [Sample]) {
+    if !samples.is_sorted_by(|a, b| a.t <= b.t) {
+        samples.sort_by(|a, b| a.t.total_cmp(&b.t));
+    }
+}
+
+/// The first time that two adjacent samples of a sorted series share.
+fn first_duplicate(sorted: &[Sample]) -> Option<f64> {
+    sorted.windows(2).find_map(|w| match w {
+        [a, b] if a.t == b.t => Some(a.t),
+        _ => None,
+    })
+}
+
+fn duplicate_error(metric: InputMetric, t: f64, first: &Path, second: Option<&Path>) -> InputError {
+    let place = match second {
+        Some(other) => format!("one here and one in {}", other.display()),
+        None => "both in this file".to_owned(),
+    };
+    InputError::invalid(
+        first,
+        None,
+        None,
+        format!(
+            "two samples of `{}` at the same time {} (unix {t}), {place}; \
+             a time series has one value per timestamp",
+            metric.key(),
+            format_unix(t)
+        ),
+    )
+}
+
+/// `path` relative to `run_dir`, with `/` separators.
+fn relative(run_dir: &Path, path: &Path) -> String {
+    let rel = path.strip_prefix(run_dir).unwrap_or(path);
+    rel.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn check_link_inside(link: &Path, canonical_run: &Path) -> Result<(), InputError> {
+    let target = match fs::canonicalize(link) {
+        Ok(target) => target,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(InputError::invalid(
+                link,
+                None,
+                None,
+                "broken symbolic link",
+            ));
+        }
+        Err(source) => {
+            return Err(InputError::Io {
+                path: link.to_path_buf(),
+                source,
+            });
+        }
+    };
+    if target.starts_with(canonical_run) {
+        Ok(())
+    } else {
+        Err(InputError::invalid(
+            link,
+            None,
+            None,
+            format!(
+                "symbolic link resolves outside the run directory (to {}); \
+                 only files inside the run directory are read",
+                target.display()
+            ),
+        ))
+    }
+}
+
+fn walk_error(e: walkdir::Error) -> InputError {
+    let path = e.path().map(Path::to_path_buf).unwrap_or_default();
+    if let Some(ancestor) = e.loop_ancestor() {
+        let message = format!("symbolic link loop (back to {})", ancestor.display());
+        return InputError::invalid(path, None, None, message);
+    }
+    let is_link = fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink());
+    match e.into_io_error() {
+        Some(source) if is_link && source.kind() == std::io::ErrorKind::NotFound => {
+            InputError::invalid(path, None, None, "broken symbolic link")
+        }
+        Some(source) => InputError::Io { path, source },
+        None => InputError::invalid(path, None, None, "cannot walk the directory"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{MetricId, RawLatency};
+    use std::os::unix::fs::symlink;
+
+    const CPU: InputMetric = InputMetric::Series(MetricId::CpuUsagePct);
+    const QUERY: InputMetric = InputMetric::Raw(RawLatency::Query);
+
+    fn run_with(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let run = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            let path = run.path().join(name);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, text).unwrap();
+        }
+        run
+    }
+
+    fn prom(t0: u64, values: &[&str]) -> String {
+        let points: Vec<String> = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| format!("[{},\"{v}\"]", t0 + i as u64))
+            .collect();
+        format!(
+            r#"{{"status":"success","data":{{"resultType":"matrix","result":[{{"metric":{{}},"values":[{}]}}]}}}}"#,
+            points.join(",")
+        )
+    }
+
+    #[test]
+    fn absent_or_empty_metrics_dir_is_no_series() {
+        let run = run_with(&[]);
+        assert_eq!(read_metrics(run.path()).unwrap(), Metrics::default());
+        fs::create_dir(run.path().join("metrics")).unwrap();
+        assert_eq!(read_metrics(run.path()).unwrap(), Metrics::default());
+    }
+
+    #[test]
+    fn files_are_read_recursively_sorted_and_merged() {
+        let run = run_with(&[
+            (
+                "metrics/b.csv",
+                "timestamp,metric,value\n1795972081,cpu_usage_pct,3\n1795972079,query_latency_ms,9\n",
+            ),
+            (
+                "metrics/a/cpu_usage_pct.json",
+                &prom(1_795_972_079, &["1", "NaN"]),
+            ),
+            (
+                "metrics/c.csv",
+                "timestamp,metric,value\n1795972080,cpu_usage_pct,2\n1795972079,query_latency_ms,8\n",
+            ),
+            ("metrics/notes.txt", "hello"),
+        ]);
+        let m = read_metrics(run.path()).unwrap();
+        let ts: Vec<(f64, f64)> = m.series[&CPU].iter().map(|s| (s.t, s.v)).collect();
+        assert_eq!(
+            ts,
+            vec![
+                (1_795_972_079.0, 1.0),
+                (1_795_972_080.0, 2.0),
+                (1_795_972_081.0, 3.0)
+            ]
+        );
+        // raw latency samples may share a time; equal times keep file order
+        let q: Vec<f64> = m.series[&QUERY].iter().map(|s| s.v).collect();
+        assert_eq!(q, vec![9.0, 8.0]);
+        let sources: Vec<(&str, &str, u64)> = m
+            .sources
+            .iter()
+            .map(|s| (s.path.as_str(), s.format.as_str(), s.rows))
+            .collect();
+        assert_eq!(
+            sources,
+            vec![
+                ("metrics/a/cpu_usage_pct.json", "prometheus", 2),
+                ("metrics/b.csv", "csv", 2),
+                ("metrics/c.csv", "csv", 2),
+            ]
+        );
+        assert!(m.sources.iter().all(|s| s.bytes > 0));
+        assert_eq!(
+            m.warnings,
+            vec![
+                "metrics/a/cpu_usage_pct.json: 1 NaN/Inf samples skipped",
+                "metrics/notes.txt: skipped (only .csv and .json files are read from metrics/)",
+            ]
+        );
+    }
+
+    #[test]
+    fn duplicate_time_across_files_names_both() {
+        let run = run_with(&[
+            (
+                "metrics/a.csv",
+                "timestamp,metric,value\n1795972080,cpu_usage_pct,2\n",
+            ),
+            (
+                "metrics/cpu_usage_pct.json",
+                &prom(1_795_972_079, &["1", "1"]),
+            ),
+        ]);
+        let e = read_metrics(run.path()).unwrap_err().to_string();
+        let a = run.path().join("metrics/a.csv");
+        let b = run.path().join("metrics/cpu_usage_pct.json");
+        assert!(
+            e.starts_with(&format!("{}: two samples of `cpu_usage_pct`", a.display())),
+            "{e}"
+        );
+        assert!(e.contains("2026-11-29T17:08:00Z (unix 1795972080)"), "{e}");
+        assert!(
+            e.contains(&format!("one here and one in {}", b.display())),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn duplicate_time_within_a_file() {
+        let run = run_with(&[(
+            "metrics/a.csv",
+            "timestamp,metric,value\n1795972080,cpu_usage_pct,2\n2026-11-29T17:08:00Z,cpu_usage_pct,3\n",
+        )]);
+        let e = read_metrics(run.path()).unwrap_err().to_string();
+        assert!(e.contains("a.csv: two samples of `cpu_usage_pct`"), "{e}");
+        assert!(e.contains("both in this file"), "{e}");
+    }
+
+    #[test]
+    fn errors_in_files_name_the_file() {
+        let run = run_with(&[(
+            "metrics/x.csv",
+            "timestamp,metric,value\n1795972080,cpu_usage_pct,abc\n",
+        )]);
+        let e = read_metrics(run.path()).unwrap_err().to_string();
+        assert!(
+            e.ends_with("metrics/x.csv:2: field `value`: not a number: `abc`"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn symlink_outside_the_run_is_rejected() {
+        let outside = run_with(&[("elsewhere.csv", "timestamp,metric,value\n")]);
+        let run = run_with(&[]);
+        fs::create_dir(run.path().join("metrics")).unwrap();
+        let link = run.path().join("metrics/stolen.csv");
+        symlink(outside.path().join("elsewhere.csv"), &link).unwrap();
+        let e = read_metrics(run.path()).unwrap_err().to_string();
+        assert!(
+            e.starts_with(&format!(
+                "{}: symbolic link resolves outside",
+                link.display()
+            )),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn symlinked_metrics_dir_outside_the_run_is_rejected() {
+        let outside = run_with(&[("m/a.csv", "timestamp,metric,value\n")]);
+        let run = run_with(&[]);
+        symlink(outside.path().join("m"), run.path().join("metrics")).unwrap();
+        let e = read_metrics(run.path()).unwrap_err().to_string();
+        assert!(e.contains("metrics: symbolic link resolves outside"), "{e}");
+    }
+
+    #[test]
+    fn symlink_inside_the_run_is_followed() {
+        let run = run_with(&[(
+            "data/a.csv",
+            "timestamp,metric,value\n1795972080,cpu_usage_pct,2\n",
+        )]);
+        fs::create_dir(run.path().join("metrics")).unwrap();
+        symlink(
+            run.path().join("data/a.csv"),
+            run.path().join("metrics/a.csv"),
+        )
+        .unwrap();
+        symlink("../data", run.path().join("metrics/d")).unwrap();
+        let m = read_metrics(run.path()).unwrap_err().to_string();
+        // the same file reached twice holds the same samples twice
+        assert!(m.contains("two samples of `cpu_usage_pct`"), "{m}");
+        fs::remove_file(run.path().join("metrics/d")).unwrap();
+        let m = read_metrics(run.path()).unwrap();
+        assert_eq!(m.series[&CPU].len(), 1);
+        assert_eq!(m.sources[0].path, "metrics/a.csv");
+    }
+
+    #[test]
+    fn broken_symlink_and_loops_are_errors_not_panics() {
+        let run = run_with(&[]);
+        fs::create_dir(run.path().join("metrics")).unwrap();
+        symlink(
+            run.path().join("nowhere.csv"),
+            run.path().join("metrics/a.csv"),
+        )
+        .unwrap();
+        let e = read_metrics(run.path()).unwrap_err().to_string();
+        assert!(e.contains("a.csv: broken symbolic link"), "{e}");
+        fs::remove_file(run.path().join("metrics/a.csv")).unwrap();
+        symlink("..", run.path().join("metrics/up")).unwrap();
+        let e = read_metrics(run.path()).unwrap_err().to_string();
+        assert!(e.contains("symbolic link loop"), "{e}");
+    }
+
+    #[test]
+    fn metrics_as_a_file_is_an_error() {
+        let run = run_with(&[("metrics", "oops")]);
+        let e = read_metrics(run.path()).unwrap_err().to_string();
+        assert!(e.contains("metrics: not a directory"), "{e}");
+    }
+
+    #[test]
+    fn merge_keeps_raw_duplicates_and_sorts_stably() {
+        let file = |samples: Vec<(f64, f64)>| FileSamples {
+            series: BTreeMap::from([(
+                QUERY,
+                samples.into_iter().map(|(t, v)| Sample { t, v }).collect(),
+            )]),
+            rows: 0,
+            notes: vec![],
+        };
+        let merged = merge_series(vec![
+            ("a".into(), file(vec![(2.0, 1.0), (1.0, 2.0), (2.0, 3.0)])),
+            ("b".into(), file(vec![(1.0, 4.0)])),
+        ])
+        .unwrap();
+        let v: Vec<(f64, f64)> = merged[&QUERY].iter().map(|s| (s.t, s.v)).collect();
+        assert_eq!(v, vec![(1.0, 2.0), (1.0, 4.0), (2.0, 1.0), (2.0, 3.0)]);
+    }
+}

@@ -1,0 +1,1280 @@
+//! `capture` against a real, throw-away MariaDB server (Debian's
+//! `mariadb-server`): the clean run, the kill switch and breach rollbacks, the
+//! fail-safe readings of a broken kill switch API, the server dying mid-run,
+//! identifier injection and the password. Durations are seconds, not the
+//! template's minutes.
+
+mod support;
+
+use canary_report::capture::{self, CaptureArgs, CaptureOutcome, CaptureStatus};
+use canary_report::model::{
+    DdlOutcome, Event, EventRecord, InputMetric, Manifest, Phase, PhaseStatus, RollbackTrigger,
+    RunStatus, StepStatus, SwitchState,
+};
+use chrono::{DateTime, Utc};
+use clap::Parser;
+use mysql::prelude::*;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+use support::killswitch::{KillSwitchServer, Mode, closed_port_url};
+use support::mariadb::{self, MariaDb};
+use support::workload::Workload;
+
+#[derive(Parser)]
+struct Cli {
+    #[command(flatten)]
+    args: CaptureArgs,
+}
+
+/// Short phases: 2 s baseline, 3 s monitoring with checkpoints every second,
+/// 2 s after, a sample every 500 ms; index `idx_canary` on (a, b).
+const SHORT: &[&str] = &[
+    "--baseline",
+    "2s",
+    "--monitoring",
+    "3s",
+    "--checkpoints",
+    "1s,2s,3s",
+    "--after",
+    "2s",
+    "--interval",
+    "500ms",
+    "--kill-switch-timeout",
+    "500ms",
+    "--index",
+    "idx_canary",
+    "--columns",
+    "a,b",
+    "--quiet",
+];
+
+/// The short options with `extra` added; an option given in both takes
+/// `extra`'s value.
+fn merged(extra: &[&str]) -> Vec<String> {
+    const FLAGS: [&str; 3] = ["--dry-run", "--no-auto-rollback", "--quiet"];
+    let split = |v: &[&str]| {
+        let mut out: Vec<(String, Option<String>)> = Vec::new();
+        let mut i = 0;
+        while i < v.len() {
+            if FLAGS.contains(&v[i]) {
+                out.push((v[i].to_string(), None));
+                i += 1;
+            } else {
+                out.push((v[i].to_string(), Some(v[i + 1].to_string())));
+                i += 2;
+            }
+        }
+        out
+    };
+    let mut opts = split(SHORT);
+    for (k, v) in split(extra) {
+        match opts.iter_mut().find(|(o, _)| *o == k) {
+            Some(slot) => slot.1 = v,
+            None => opts.push((k, v)),
+        }
+    }
+    opts.into_iter()
+        .flat_map(|(k, v)| std::iter::once(k).chain(v))
+        .collect()
+}
+
+fn args(
+    server: &MariaDb,
+    table: &str,
+    out: &Path,
+    switches: (&str, &str),
+    extra: &[&str],
+) -> CaptureArgs {
+    let dsn = server.dsn("shop");
+    let pw = server.password_file();
+    let out = out.display().to_string();
+    let pw = pw.display().to_string();
+    let mut v: Vec<&str> = vec![
+        "capture",
+        "--dsn",
+        &dsn,
+        "--password-file",
+        &pw,
+        "--table",
+        table,
+        "--out",
+        &out,
+        "--global-kill-switch",
+        switches.0,
+        "--connection-kill-switch",
+        switches.1,
+        "--run-id",
+        "CANARY-TEST",
+        "--tenant",
+        "tenant-42",
+    ];
+    let extra = merged(extra);
+    v.extend(extra.iter().map(String::as_str));
+    Cli::try_parse_from(v).expect("arguments parse").args
+}
+
+/// Every line of events.jsonl, each of which must parse; in time order.
+fn events(dir: &Path) -> Vec<EventRecord> {
+    let text = std::fs::read_to_string(dir.join("events.jsonl")).unwrap();
+    let recs: Vec<EventRecord> = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            serde_json::from_str(l).unwrap_or_else(|e| panic!("events.jsonl:{}: {e}: {l}", i + 1))
+        })
+        .collect();
+    for w in recs.windows(2) {
+        assert!(
+            w[0].ts <= w[1].ts,
+            "events out of order: {:?} then {:?}",
+            w[0],
+            w[1]
+        );
+    }
+    recs
+}
+
+/// Every row of metrics/capture.csv, each of which must parse.
+fn metrics(dir: &Path) -> Vec<(DateTime<Utc>, String, f64)> {
+    let text = std::fs::read_to_string(dir.join("metrics/capture.csv")).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("timestamp,metric,value"));
+    lines
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            assert_eq!(f.len(), 3, "bad row {l}");
+            assert!(
+                f[0].ends_with('Z') && f[0].len() == 24,
+                "not RFC 3339 UTC with ms: {l}"
+            );
+            let ts = DateTime::parse_from_rfc3339(f[0])
+                .unwrap()
+                .with_timezone(&Utc);
+            assert!(f[1].parse::<InputMetric>().is_ok(), "unknown metric in {l}");
+            (
+                ts,
+                f[1].to_string(),
+                f[2].parse::<f64>()
+                    .unwrap_or_else(|_| panic!("bad value in {l}")),
+            )
+        })
+        .collect()
+}
+
+fn manifest(dir: &Path) -> Manifest {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap()
+}
+
+fn find(evs: &[EventRecord], pred: impl Fn(&Event) -> bool) -> Option<&Event> {
+    evs.iter().map(|r| &r.event).find(|e| pred(e))
+}
+
+fn count(evs: &[EventRecord], pred: impl Fn(&Event) -> bool) -> usize {
+    evs.iter().filter(|r| pred(&r.event)).count()
+}
+
+fn checkpoints(evs: &[EventRecord]) -> Vec<(String, SwitchState, SwitchState)> {
+    evs.iter()
+        .filter_map(|r| match &r.event {
+            Event::KillSwitchCheck {
+                checkpoint,
+                global,
+                connection,
+                ..
+            } => Some((checkpoint.clone(), *global, *connection)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn run_end(evs: &[EventRecord]) -> Option<RunStatus> {
+    match evs.last().map(|r| &r.event) {
+        Some(Event::RunEnd { status }) => Some(*status),
+        _ => None,
+    }
+}
+
+/// Waits until an event matching `pred` is in the file.
+fn wait_for_event(dir: &Path, timeout: Duration, pred: impl Fn(&Event) -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if let Ok(text) = std::fs::read_to_string(dir.join("events.jsonl")) {
+            for l in text.lines() {
+                if let Ok(r) = serde_json::from_str::<EventRecord>(l)
+                    && pred(&r.event)
+                {
+                    return true;
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+fn spawn_capture(a: CaptureArgs) -> std::thread::JoinHandle<anyhow::Result<CaptureOutcome>> {
+    std::thread::spawn(move || capture::run(&a))
+}
+
+fn rollback_steps(evs: &[EventRecord]) -> Vec<(u8, StepStatus)> {
+    evs.iter()
+        .filter_map(|r| match &r.event {
+            Event::RollbackStep { step, status, .. } => Some((*step, *status)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn clean_run_creates_the_index_and_records_every_phase() {
+    let t0 = Instant::now();
+    let server = mariadb::shared();
+    server.create_table("orders_clean", 100_000);
+    let ks = KillSwitchServer::start();
+    let (g, c) = (ks.url("/ks/global"), ks.url("/ks/conn"));
+    let load = Workload::start(server, "orders_clean", 2, 100_000);
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+
+    let outcome = capture::run(&args(server, "orders_clean", &out, (&g, &c), SHORT)).unwrap();
+
+    assert_eq!(outcome.status, CaptureStatus::Completed, "{outcome:?}");
+    assert!(!outcome.rolled_back);
+    assert_eq!(outcome.index_present, Some(true));
+    assert_eq!(outcome.exit_code(), 0);
+    assert_eq!(outcome.run_dir.as_deref(), Some(out.as_path()));
+    assert!(server.index_exists("orders_clean", "idx_canary"));
+    let (ops, errors) = (
+        load.ops.load(Ordering::Relaxed),
+        load.errors.load(Ordering::Relaxed),
+    );
+    assert!(
+        ops > 100 && errors == 0,
+        "workload: {ops} statements, {errors} errors"
+    );
+
+    let evs = events(&out);
+    let phases: Vec<(Phase, bool)> = evs
+        .iter()
+        .filter_map(|r| match &r.event {
+            Event::PhaseStart { phase } => Some((*phase, true)),
+            Event::PhaseEnd { phase, status } => {
+                assert_eq!(*status, PhaseStatus::Done, "{phase:?}");
+                Some((*phase, false))
+            }
+            _ => None,
+        })
+        .collect();
+    use Phase::*;
+    let want: Vec<(Phase, bool)> = [Precheck, Baseline, Execute, Verification, Monitoring, After]
+        .into_iter()
+        .flat_map(|p| [(p, true), (p, false)])
+        .collect();
+    assert_eq!(phases, want);
+    assert!(matches!(
+        find(&evs, |e| matches!(e, Event::DdlStart { .. })),
+        Some(Event::DdlStart { statement }) if statement
+            == "ALTER TABLE `shop`.`orders_clean` ADD INDEX `idx_canary` (`a`, `b`), ALGORITHM=INPLACE, LOCK=NONE"
+    ));
+    assert!(matches!(
+        find(&evs, |e| matches!(e, Event::DdlEnd { .. })),
+        Some(Event::DdlEnd {
+            outcome: DdlOutcome::Success,
+            duration_s: Some(_),
+            ..
+        })
+    ));
+    match find(&evs, |e| matches!(e, Event::Verification { .. })).unwrap() {
+        Event::Verification {
+            index_exists,
+            columns,
+            index_type,
+            explain_type,
+            explain_key,
+            show_index_output,
+            explain_output,
+            ..
+        } => {
+            assert!(*index_exists);
+            assert_eq!(columns, &["a", "b"]);
+            assert_eq!(index_type.as_deref(), Some("BTREE"));
+            assert_eq!(explain_type.as_deref(), Some("ref"));
+            assert_eq!(explain_key.as_deref(), Some("idx_canary"));
+            assert!(
+                show_index_output
+                    .as_ref()
+                    .unwrap()
+                    .starts_with("Table\tNon_unique\tKey_name")
+            );
+            assert!(explain_output.as_ref().unwrap().contains("idx_canary"));
+        }
+        _ => unreachable!(),
+    }
+    let names: Vec<String> = checkpoints(&evs)
+        .into_iter()
+        .map(|(n, g, c)| {
+            assert_eq!((g, c), (SwitchState::Off, SwitchState::Off), "{n}");
+            n
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "Pre-execution",
+            "Post-ADD INDEX",
+            "During Monitoring (T+1s)",
+            "During Monitoring (T+2s)",
+            "During Monitoring (T+3s)",
+            "Final Check"
+        ]
+    );
+    assert_eq!(
+        count(&evs, |e| matches!(
+            e,
+            Event::RollbackDecision { .. } | Event::Incident { .. }
+        )),
+        0
+    );
+    assert_eq!(run_end(&evs), Some(RunStatus::Completed));
+    assert!(
+        ks.hits("/ks/global") >= 8,
+        "the switches are read at every sample"
+    );
+
+    let rows = metrics(&out);
+    for m in [
+        "query_latency_ms",
+        "threads_running",
+        "active_connections",
+        "lock_wait_time_s",
+        "table_locks_waited",
+        "buffer_pool_hit_rate_pct",
+        "network_latency_ms",
+        "cpu_usage_pct",
+        "memory_usage_pct",
+        "disk_read_mb_s",
+        "disk_write_mb_s",
+        "query_latency_p99_ms",
+    ] {
+        assert!(
+            rows.iter().any(|(_, n, _)| n == m),
+            "no {m} in metrics/capture.csv"
+        );
+    }
+    let probes = rows
+        .iter()
+        .filter(|(_, n, _)| n == "query_latency_ms")
+        .count();
+    assert!(probes >= 12, "{probes} probe rows");
+    assert!(
+        find(
+            &evs,
+            |e| matches!(e, Event::Log { message, .. } if message.contains("QUERY_RESPONSE_TIME"))
+        )
+        .is_some()
+    );
+
+    let m = manifest(&out);
+    assert_eq!(m.run_id, "CANARY-TEST");
+    assert_eq!(m.scope.actual.tenant, "tenant-42");
+    assert_eq!(m.scope.actual.table, "orders_clean");
+    assert_eq!(m.scope.actual.database, "shop");
+    assert!(m.scope.actual.window_end.is_some());
+    assert_eq!(m.target.engine.as_deref(), Some("InnoDB"));
+    assert!(m.target.rows.unwrap() > 50_000);
+    assert_eq!(m.max_connections, Some(151));
+    assert_eq!(m.target.columns, ["a", "b"]);
+
+    // The report builder's reader takes it as it is.
+    let run = canary_report::ingest::read_run(&out).unwrap();
+    assert_eq!(run.events.len(), evs.len());
+    eprintln!("clean run: {:.1} s", t0.elapsed().as_secs_f64());
+}
+
+#[test]
+fn kill_switch_turned_on_during_the_alter_kills_it() {
+    let t0 = Instant::now();
+    let server = mariadb::shared();
+    server.create_table("orders_kill", 50_000);
+    let ks = KillSwitchServer::start();
+    let (g, c) = (ks.url("/global"), ks.url("/conn"));
+    // An open transaction that read the table holds its metadata lock: the
+    // ALTER waits for it, reliably, until the kill switch stops it.
+    let mut blocker = server.conn();
+    blocker.query_drop("START TRANSACTION").unwrap();
+    blocker
+        .query_drop("SELECT id FROM shop.orders_kill LIMIT 1")
+        .unwrap();
+    let _load = Workload::start(server, "orders_kill", 1, 50_000);
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let h = spawn_capture(args(
+        server,
+        "orders_kill",
+        &out,
+        (&g, &c),
+        &["--lock-wait-timeout", "60s"],
+    ));
+
+    assert!(wait_for_event(&out, Duration::from_secs(30), |e| matches!(
+        e,
+        Event::DdlStart { .. }
+    )));
+    std::thread::sleep(Duration::from_millis(1500));
+    ks.set_enabled("/global", true);
+    let outcome = h.join().unwrap().unwrap();
+    blocker.query_drop("COMMIT").unwrap();
+
+    assert_eq!(outcome.status, CaptureStatus::Aborted, "{outcome:?}");
+    assert!(outcome.rolled_back);
+    assert_eq!(outcome.rollback_succeeded, Some(true));
+    assert_eq!(outcome.index_present, Some(false));
+    assert_eq!(outcome.exit_code(), 4);
+    assert!(!server.index_exists("orders_kill", "idx_canary"));
+
+    let evs = events(&out);
+    assert!(matches!(
+        find(&evs, |e| matches!(e, Event::DdlEnd { .. })),
+        Some(Event::DdlEnd {
+            outcome: DdlOutcome::Killed,
+            error: Some(_),
+            ..
+        })
+    ));
+    assert!(matches!(
+        find(&evs, |e| matches!(e, Event::Incident { .. })),
+        Some(Event::Incident { description, .. }) if description.contains("global kill switch ON")
+    ));
+    assert!(matches!(
+        find(&evs, |e| matches!(e, Event::RollbackDecision { .. })),
+        Some(Event::RollbackDecision {
+            trigger: RollbackTrigger::Automatic,
+            decided_by: Some(_),
+            ..
+        })
+    ));
+    assert!(matches!(
+        find(&evs, |e| matches!(e, Event::RollbackStart { .. })),
+        Some(Event::RollbackStart { statement: Some(s) }) if s.starts_with("KILL QUERY ")
+    ));
+    use StepStatus::*;
+    assert_eq!(
+        rollback_steps(&evs),
+        [
+            (1, Done),
+            (2, Skipped),
+            (3, Skipped),
+            (4, Done),
+            (5, Done),
+            (6, Done)
+        ]
+    );
+    assert!(
+        find(&evs, |e| matches!(
+            e,
+            Event::RollbackEnd { success: true, .. }
+        ))
+        .is_some()
+    );
+    assert!(find(&evs, |e| matches!(e, Event::PostRollbackCheck { check, passed: true, .. } if check == "Index removed")).is_some());
+    // The switch reading that stopped it is in the log.
+    assert!(
+        checkpoints(&evs)
+            .iter()
+            .any(|(n, g, _)| n.starts_with("Sample check (Execute") && *g == SwitchState::On)
+    );
+    // No verification or monitoring after a killed ALTER; the after window runs.
+    assert_eq!(
+        count(&evs, |e| matches!(
+            e,
+            Event::PhaseStart {
+                phase: Phase::Monitoring | Phase::Verification
+            }
+        )),
+        0
+    );
+    assert_eq!(
+        count(&evs, |e| matches!(
+            e,
+            Event::PhaseStart {
+                phase: Phase::After
+            }
+        )),
+        1
+    );
+    assert!(
+        find(&evs, |e| matches!(
+            e,
+            Event::PhaseEnd {
+                phase: Phase::Execute,
+                status: PhaseStatus::Aborted
+            }
+        ))
+        .is_some()
+    );
+    assert_eq!(run_end(&evs), Some(RunStatus::Aborted));
+    eprintln!(
+        "kill switch during the ALTER: {:.1} s",
+        t0.elapsed().as_secs_f64()
+    );
+}
+
+#[test]
+fn critical_breach_during_monitoring_drops_the_index() {
+    let t0 = Instant::now();
+    let server = mariadb::shared();
+    server.create_table("orders_breach", 20_000);
+    let ks = KillSwitchServer::start();
+    let (g, c) = (ks.url("/g"), ks.url("/c"));
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    // The sampler's own query always runs: threads_running >= 1 > 0.5.
+    let th = tmp.path().join("thresholds.toml");
+    std::fs::write(
+        &th,
+        "[metrics.threads_running]\ncritical = 0.5\nsustained_for_s = 0\n",
+    )
+    .unwrap();
+    let th = th.display().to_string();
+    let extra = [
+        "--interval",
+        "1s",
+        "--monitoring",
+        "6s",
+        "--thresholds",
+        &th,
+    ];
+    let outcome = capture::run(&args(server, "orders_breach", &out, (&g, &c), &extra)).unwrap();
+
+    assert_eq!(outcome.status, CaptureStatus::Aborted, "{outcome:?}");
+    assert!(outcome.rolled_back);
+    assert_eq!(outcome.index_present, Some(false));
+    assert!(!server.index_exists("orders_breach", "idx_canary"));
+
+    let evs = events(&out);
+    assert!(matches!(
+        find(&evs, |e| matches!(e, Event::DdlEnd { .. })),
+        Some(Event::DdlEnd {
+            outcome: DdlOutcome::Success,
+            ..
+        })
+    ));
+    assert!(
+        find(&evs, |e| matches!(
+            e,
+            Event::Verification {
+                index_exists: true,
+                ..
+            }
+        ))
+        .is_some()
+    );
+    assert!(
+        find(
+            &evs,
+            |e| matches!(e, Event::Alert { name, .. } if name == "threads_running critical")
+        )
+        .is_some()
+    );
+    assert!(matches!(
+        find(&evs, |e| matches!(e, Event::RollbackDecision { .. })),
+        Some(Event::RollbackDecision { trigger: RollbackTrigger::Automatic, reason, .. }) if reason.contains("threads_running")
+    ));
+    assert!(matches!(
+        find(&evs, |e| matches!(e, Event::RollbackStart { .. })),
+        Some(Event::RollbackStart { statement: Some(s) })
+            if s == "ALTER TABLE `shop`.`orders_breach` DROP INDEX `idx_canary`, ALGORITHM=INPLACE, LOCK=NONE"
+    ));
+    use StepStatus::*;
+    assert_eq!(
+        rollback_steps(&evs),
+        [
+            (1, Done),
+            (2, Done),
+            (3, Done),
+            (4, Done),
+            (5, Done),
+            (6, Done)
+        ]
+    );
+    assert!(
+        find(&evs, |e| matches!(
+            e,
+            Event::RollbackEnd {
+                success: true,
+                error: None
+            }
+        ))
+        .is_some()
+    );
+    let checks: Vec<&str> = evs
+        .iter()
+        .filter_map(|r| match &r.event {
+            Event::PostRollbackCheck { check, .. } => Some(check.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        checks,
+        [
+            "Index removed",
+            "Latency returning to baseline",
+            "Error rate returning to baseline",
+            "No new alerts"
+        ]
+    );
+    assert!(
+        find(&evs, |e| matches!(
+            e,
+            Event::PhaseEnd {
+                phase: Phase::Monitoring,
+                status: PhaseStatus::Aborted
+            }
+        ))
+        .is_some()
+    );
+    assert!(
+        find(&evs, |e| matches!(
+            e,
+            Event::PhaseEnd {
+                phase: Phase::After,
+                status: PhaseStatus::Done
+            }
+        ))
+        .is_some()
+    );
+    assert_eq!(run_end(&evs), Some(RunStatus::Aborted));
+    eprintln!(
+        "breach during monitoring: {:.1} s",
+        t0.elapsed().as_secs_f64()
+    );
+}
+
+#[test]
+fn no_auto_rollback_records_the_breach_and_keeps_the_index() {
+    let server = mariadb::shared();
+    server.create_table("orders_noauto", 20_000);
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let flag = format!("file:{}", tmp.path().join("flag").display());
+    let th = tmp.path().join("thresholds.toml");
+    std::fs::write(
+        &th,
+        "[metrics.threads_running]\ncritical = 0.5\nsustained_for_s = 0\n",
+    )
+    .unwrap();
+    let th = th.display().to_string();
+    let extra = [
+        "--interval",
+        "1s",
+        "--thresholds",
+        &th,
+        "--no-auto-rollback",
+    ];
+    let outcome =
+        capture::run(&args(server, "orders_noauto", &out, (&flag, &flag), &extra)).unwrap();
+
+    assert_eq!(outcome.status, CaptureStatus::Completed, "{outcome:?}");
+    assert!(!outcome.rolled_back);
+    assert!(server.index_exists("orders_noauto", "idx_canary"));
+    let evs = events(&out);
+    assert!(matches!(
+        find(&evs, |e| matches!(e, Event::Incident { .. })),
+        Some(Event::Incident { action: Some(a), .. }) if a.contains("--no-auto-rollback")
+    ));
+    assert_eq!(
+        count(
+            &evs,
+            |e| matches!(e, Event::Alert { name, .. } if name == "threads_running critical")
+        ),
+        1
+    );
+    assert_eq!(
+        count(&evs, |e| matches!(e, Event::RollbackDecision { .. })),
+        0
+    );
+    assert_eq!(run_end(&evs), Some(RunStatus::Completed));
+}
+
+#[test]
+fn an_alter_giving_up_on_the_metadata_lock_changes_nothing() {
+    let server = mariadb::shared();
+    server.create_table("orders_mdl", 5_000);
+    let mut blocker = server.conn();
+    blocker.query_drop("START TRANSACTION").unwrap();
+    blocker
+        .query_drop("SELECT id FROM shop.orders_mdl LIMIT 1")
+        .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let flag = format!("file:{}", tmp.path().join("flag").display());
+    let outcome = capture::run(&args(
+        server,
+        "orders_mdl",
+        &out,
+        (&flag, &flag),
+        &["--lock-wait-timeout", "1s"],
+    ))
+    .unwrap();
+    blocker.query_drop("COMMIT").unwrap();
+
+    assert_eq!(outcome.status, CaptureStatus::Aborted, "{outcome:?}");
+    assert!(!outcome.rolled_back);
+    assert_eq!(outcome.index_present, Some(false));
+    assert_eq!(outcome.exit_code(), 3);
+    let evs = events(&out);
+    assert!(matches!(
+        find(&evs, |e| matches!(e, Event::DdlEnd { .. })),
+        Some(Event::DdlEnd { outcome: DdlOutcome::Failed, error: Some(e), .. }) if e.contains("1205")
+    ));
+    assert!(
+        find(&evs, |e| matches!(
+            e,
+            Event::Incident {
+                status: canary_report::model::IncidentStatus::Resolved,
+                ..
+            }
+        ))
+        .is_some()
+    );
+    assert!(
+        find(&evs, |e| matches!(
+            e,
+            Event::PhaseEnd {
+                phase: Phase::Execute,
+                status: PhaseStatus::Failed
+            }
+        ))
+        .is_some()
+    );
+    assert_eq!(
+        count(&evs, |e| matches!(
+            e,
+            Event::PhaseStart {
+                phase: Phase::Verification | Phase::Monitoring
+            }
+        )),
+        0
+    );
+    assert_eq!(
+        count(&evs, |e| matches!(e, Event::RollbackDecision { .. })),
+        0
+    );
+    assert_eq!(run_end(&evs), Some(RunStatus::Aborted));
+    assert!(!server.index_exists("orders_mdl", "idx_canary"));
+}
+
+#[test]
+fn unreachable_kill_switch_refuses_at_the_precheck() {
+    let server = mariadb::shared();
+    server.create_table("orders_unreach", 1_000);
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let dead = closed_port_url("/ks");
+    let absent = tmp.path().join("no-such-flag").display().to_string();
+    let absent = format!("file:{absent}");
+    let outcome =
+        capture::run(&args(server, "orders_unreach", &out, (&dead, &absent), &[])).unwrap();
+
+    assert_eq!(outcome.status, CaptureStatus::Aborted);
+    assert!(!outcome.ddl_started);
+    assert_eq!(outcome.exit_code(), 3);
+    assert!(
+        outcome.reason.as_deref().unwrap().contains("unreadable"),
+        "{outcome:?}"
+    );
+    let evs = events(&out);
+    match find(&evs, |e| matches!(e, Event::KillSwitchCheck { .. })).unwrap() {
+        Event::KillSwitchCheck {
+            checkpoint,
+            global,
+            connection,
+            response_ms,
+            error,
+        } => {
+            assert_eq!(checkpoint, "Pre-execution");
+            assert_eq!(
+                (*global, *connection),
+                (SwitchState::Unknown, SwitchState::Off)
+            );
+            assert!(response_ms.is_none());
+            assert!(error.as_deref().unwrap().starts_with("global: "));
+        }
+        _ => unreachable!(),
+    }
+    assert!(
+        find(&evs, |e| matches!(
+            e,
+            Event::PhaseEnd {
+                phase: Phase::Precheck,
+                status: PhaseStatus::Failed
+            }
+        ))
+        .is_some()
+    );
+    assert_eq!(
+        count(&evs, |e| matches!(
+            e,
+            Event::DdlStart { .. }
+                | Event::PhaseStart {
+                    phase: Phase::Baseline
+                }
+        )),
+        0
+    );
+    assert_eq!(run_end(&evs), Some(RunStatus::Aborted));
+    assert!(!server.index_exists("orders_unreach", "idx_canary"));
+    canary_report::ingest::read_run(&out).unwrap();
+}
+
+#[test]
+fn kill_switch_api_failing_mid_run_rolls_back() {
+    let server = mariadb::shared();
+    server.create_table("orders_apifail", 20_000);
+    let ks = KillSwitchServer::start();
+    let (g, c) = (ks.url("/g"), ks.url("/c"));
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let extra = ["--monitoring", "20s", "--checkpoints", "10s,20s"];
+    let h = spawn_capture(args(server, "orders_apifail", &out, (&g, &c), &extra));
+    assert!(wait_for_event(&out, Duration::from_secs(30), |e| matches!(
+        e,
+        Event::PhaseStart {
+            phase: Phase::Monitoring
+        }
+    )));
+    ks.set_mode("/c", Mode::Status500);
+    let outcome = h.join().unwrap().unwrap();
+
+    assert!(outcome.rolled_back, "{outcome:?}");
+    assert_eq!(outcome.index_present, Some(false));
+    assert!(!server.index_exists("orders_apifail", "idx_canary"));
+    let evs = events(&out);
+    assert!(checkpoints(&evs).iter().any(|(n, g, c)| {
+        n.starts_with("Sample check (Monitoring Window")
+            && *g == SwitchState::Off
+            && *c == SwitchState::Unknown
+    }));
+    assert!(matches!(
+        find(&evs, |e| matches!(e, Event::RollbackDecision { .. })),
+        Some(Event::RollbackDecision { reason, .. }) if reason.contains("connection kill switch unreadable (HTTP status 500)")
+    ));
+    assert!(matches!(
+        find(&evs, |e| matches!(e, Event::RollbackStart { .. })),
+        Some(Event::RollbackStart { statement: Some(s) }) if s.contains("DROP INDEX")
+    ));
+    assert_eq!(run_end(&evs), Some(RunStatus::Aborted));
+}
+
+#[test]
+fn every_kind_of_kill_switch_failure_reads_as_on() {
+    let server = mariadb::shared();
+    server.create_table("orders_dry", 1_000);
+    let ks = KillSwitchServer::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let flag = tmp.path().join("panic-flag");
+    let flag_url = format!("file:{}", flag.display());
+    let out = tmp.path().join("never-written");
+    let dry = |g: &str, c: &str| {
+        capture::run(&args(server, "orders_dry", &out, (g, c), &["--dry-run"])).unwrap()
+    };
+    // All well: the dry run passes, writes nothing and changes nothing.
+    let ok = dry(&ks.url("/ok"), &flag_url);
+    assert_eq!(
+        (ok.status, ok.reason.as_deref(), ok.exit_code()),
+        (CaptureStatus::DryRun, None, 0)
+    );
+    assert!(ok.run_dir.is_none());
+
+    let cases: Vec<(&str, String, &str)> = vec![
+        ("slow", "/slow".into(), "timed out"),
+        ("500", "/500".into(), "HTTP status 500"),
+        ("garbage", "/garbage".into(), "malformed"),
+        ("refuse", "/refuse".into(), "not an HTTP answer"),
+        ("closed port", closed_port_url("/x"), "cannot connect"),
+    ];
+    ks.set_mode("/slow", Mode::Slow(Duration::from_secs(2)));
+    ks.set_mode("/500", Mode::Status500);
+    ks.set_mode("/garbage", Mode::Garbage);
+    ks.set_mode("/refuse", Mode::Refuse);
+    ks.set_enabled("/on", true);
+    for (name, path, why) in &cases {
+        let url = if path.starts_with("http") {
+            path.clone()
+        } else {
+            ks.url(path)
+        };
+        let o = dry(&url, &flag_url);
+        assert_eq!(o.status, CaptureStatus::DryRun);
+        let reason = o.reason.unwrap_or_default();
+        assert!(
+            reason.contains("global kill switch unreadable") && reason.contains(why),
+            "{name}: {reason}"
+        );
+    }
+    let o = dry(&ks.url("/on"), &flag_url);
+    assert!(o.reason.unwrap().contains("global kill switch ON"));
+    std::fs::write(&flag, "").unwrap();
+    let o = dry(&ks.url("/ok"), &flag_url);
+    assert!(o.reason.unwrap().contains("connection kill switch ON"));
+    assert!(!out.exists(), "a dry run writes no run directory");
+    assert!(!server.index_exists("orders_dry", "idx_canary"));
+}
+
+#[test]
+fn precheck_refusals_change_nothing() {
+    let server = mariadb::shared();
+    server.create_table("orders_pre", 1_000);
+    let mut c = server.conn();
+    c.query_drop("ALTER TABLE shop.orders_pre ADD INDEX idx_taken (c), ADD COLUMN notes TEXT")
+        .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let absent = format!("file:{}", tmp.path().join("flag").display());
+    let refuse = |table: &str, extra: &[&str]| -> String {
+        let out = tmp.path().join(format!("run-{}", extra.len()));
+        let mut v = vec!["--dry-run"];
+        v.extend_from_slice(extra);
+        let o = capture::run(&args(server, table, &out, (&absent, &absent), &v)).unwrap();
+        assert!(!o.ddl_started);
+        o.reason.expect("refused")
+    };
+    assert!(refuse("no_such_table", &[]).contains("does not exist"));
+    assert!(
+        refuse("orders_pre", &["--columns", "a,nope"]).contains("column `nope` does not exist")
+    );
+    assert!(refuse("orders_pre", &["--columns", "notes"]).contains("prefix length"));
+    assert!(refuse("orders_pre", &["--index", "IDX_TAKEN"]).contains("already exists"));
+    // A transaction open for longer than --max-trx-age.
+    let mut trx = server.conn();
+    trx.query_drop("START TRANSACTION").unwrap();
+    trx.query_drop("SELECT COUNT(*) FROM shop.orders_pre")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(2100));
+    let why = refuse("orders_pre", &["--max-trx-age", "1s"]);
+    assert!(why.contains("open for longer than 1s"), "{why}");
+    trx.query_drop("COMMIT").unwrap();
+    // The real run directory of a refusal: pre-check failed, run aborted.
+    let out = tmp.path().join("real");
+    let o = capture::run(&args(
+        server,
+        "no_such_table",
+        &out,
+        (&absent, &absent),
+        &[],
+    ))
+    .unwrap();
+    assert_eq!(o.status, CaptureStatus::Aborted);
+    let evs = events(&out);
+    assert!(
+        find(&evs, |e| matches!(
+            e,
+            Event::PhaseEnd {
+                phase: Phase::Precheck,
+                status: PhaseStatus::Failed
+            }
+        ))
+        .is_some()
+    );
+    assert_eq!(run_end(&evs), Some(RunStatus::Aborted));
+}
+
+#[test]
+fn identifier_injection_is_refused_before_touching_the_server() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let flag = format!("file:{}", tmp.path().join("flag").display());
+    // Nothing listens there: reaching the server would fail differently.
+    let dead_port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let dsn = format!("mysql://root@127.0.0.1:{dead_port}/shop");
+    for (opt, value) in [
+        ("--table", "t; DROP TABLE x"),
+        ("--table", "t`; DROP TABLE x; --"),
+        ("--index", "i` (a); DROP TABLE x; --"),
+        ("--columns", "a`) ALGORITHM=COPY; --"),
+        ("--columns", "a,b c"),
+    ] {
+        let mut v = vec![
+            "capture",
+            "--dsn",
+            &dsn,
+            "--out",
+            out.to_str().unwrap(),
+            "--global-kill-switch",
+            &flag,
+            "--connection-kill-switch",
+            &flag,
+        ];
+        for (o, default) in [("--table", "t"), ("--index", "i"), ("--columns", "a")] {
+            v.extend([o, if o == opt { value } else { default }]);
+        }
+        let a = Cli::try_parse_from(v).unwrap().args;
+        let e = format!("{:#}", capture::run(&a).unwrap_err());
+        assert!(e.starts_with(opt), "{opt} {value:?}: {e}");
+        assert!(e.contains("not a plain identifier"), "{e}");
+        assert!(!out.exists(), "nothing may be created");
+    }
+    let a = Cli::try_parse_from([
+        "capture",
+        "--dsn",
+        &format!("mysql://root@127.0.0.1:{dead_port}/sh%60op"),
+        "--table",
+        "t",
+        "--index",
+        "i",
+        "--columns",
+        "a",
+        "--global-kill-switch",
+        &flag,
+        "--connection-kill-switch",
+        &flag,
+    ])
+    .unwrap()
+    .args;
+    assert!(format!("{:#}", capture::run(&a).unwrap_err()).contains("--dsn database"));
+}
+
+#[test]
+fn server_killed_mid_monitoring_leaves_a_readable_run() {
+    let t0 = Instant::now();
+    let mut server = MariaDb::start("Kill-Me-Pw-1");
+    server.create_table("orders_crash", 20_000);
+    let load = Workload::start(&server, "orders_crash", 1, 20_000);
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let flag = format!("file:{}", tmp.path().join("flag").display());
+    let extra = [
+        "--monitoring",
+        "30s",
+        "--checkpoints",
+        "15s,30s",
+        "--reconnect-attempts",
+        "2",
+    ];
+    let h = spawn_capture(args(&server, "orders_crash", &out, (&flag, &flag), &extra));
+    assert!(wait_for_event(&out, Duration::from_secs(30), |e| matches!(
+        e,
+        Event::PhaseStart {
+            phase: Phase::Monitoring
+        }
+    )));
+    std::thread::sleep(Duration::from_millis(1500));
+    let killed_at = Utc::now();
+    server.kill();
+    let outcome = h.join().unwrap().unwrap();
+    drop(load);
+
+    assert_eq!(outcome.status, CaptureStatus::Aborted, "{outcome:?}");
+    assert_eq!(outcome.exit_code(), 5);
+    assert!(
+        outcome
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("lost the server")
+    );
+    let evs = events(&out);
+    assert!(find(&evs, |e| matches!(
+        e,
+        Event::Incident { severity: canary_report::model::Severity::Critical, description, .. } if description.contains("lost the server")
+    ))
+    .is_some());
+    assert!(
+        find(&evs, |e| matches!(e, Event::RollbackDecision { .. })).is_some(),
+        "a rollback is attempted"
+    );
+    assert!(
+        find(&evs, |e| matches!(
+            e,
+            Event::RollbackEnd {
+                success: false,
+                error: Some(_)
+            }
+        ))
+        .is_some()
+    );
+    assert!(
+        find(&evs, |e| matches!(
+            e,
+            Event::PhaseEnd {
+                phase: Phase::Monitoring,
+                status: PhaseStatus::Aborted
+            }
+        ))
+        .is_some()
+    );
+    assert_eq!(run_end(&evs), Some(RunStatus::Aborted));
+
+    let rows = metrics(&out);
+    let before: Vec<_> = rows.iter().filter(|(t, _, _)| *t <= killed_at).collect();
+    let last = before.iter().map(|(t, _, _)| *t).max().unwrap();
+    assert!(
+        killed_at - last < chrono::Duration::milliseconds(1500),
+        "samples up to the kill: last {last}, kill {killed_at}"
+    );
+    assert!(
+        before
+            .iter()
+            .any(|(t, n, _)| n == "threads_running"
+                && *t >= killed_at - chrono::Duration::seconds(2))
+    );
+    let run = canary_report::ingest::read_run(&out).unwrap();
+    assert_eq!(run.events.len(), evs.len());
+    eprintln!("server killed mid-run: {:.1} s", t0.elapsed().as_secs_f64());
+}
+
+/// Starts the real `canary-report capture` binary as a child process, with
+/// the password in MYSQL_PWD only, and no report built.
+fn child(server: &MariaDb, table: &str, out: &Path, extra: &str) -> std::process::Child {
+    let flag = format!("file:{}", out.with_extension("flag").display());
+    let dsn = server.dsn("shop");
+    let out_s = out.to_str().unwrap().to_string();
+    let mut v: Vec<String> = [
+        "capture",
+        "--no-report",
+        "--dsn",
+        &dsn,
+        "--table",
+        table,
+        "--index",
+        "idx_canary",
+        "--columns",
+        "a",
+        "--out",
+        &out_s,
+        "--global-kill-switch",
+        &flag,
+        "--connection-kill-switch",
+        &flag,
+        "--baseline",
+        "1s",
+        "--checkpoints",
+        "1s",
+        "--after",
+        "2s",
+        "--interval",
+        "250ms",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    if !extra.contains("--monitoring") {
+        v.extend(["--monitoring".to_string(), "1s".to_string()]);
+    }
+    for a in extra.split_whitespace() {
+        if let Some(i) = v.iter().position(|x| x == a && a.starts_with("--")) {
+            // Given again: drop the default and its value.
+            v.drain(i..i + 2);
+        }
+    }
+    v.extend(extra.split_whitespace().map(str::to_string));
+    std::process::Command::new(env!("CARGO_BIN_EXE_canary-report"))
+        .args(&v)
+        .env("MYSQL_PWD", &server.password)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        // A file, not a pipe nobody reads while the child runs.
+        .stderr(std::fs::File::create(out.with_extension("stderr")).unwrap())
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn the_password_is_written_nowhere() {
+    let server = mariadb::shared();
+    server.create_table("orders_pw", 5_000);
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let run = child(server, "orders_pw", &out, "")
+        .wait_with_output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let stderr = std::fs::read_to_string(out.with_extension("stderr")).unwrap();
+    assert!(stderr.contains("== Monitoring Window =="), "{stderr}");
+    assert!(run.status.success(), "capture failed:\n{stdout}\n{stderr}");
+    assert!(!stdout.contains(&server.password) && !stderr.contains(&server.password));
+    let mut files = 0;
+    for entry in walk(&out) {
+        let bytes = std::fs::read(&entry).unwrap();
+        files += 1;
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(&server.password),
+            "the password is in {}",
+            entry.display()
+        );
+    }
+    assert!(files >= 3, "{files} files");
+    assert!(server.index_exists("orders_pw", "idx_canary"));
+}
+
+#[test]
+fn ctrl_c_rolls_back_as_a_manual_decision() {
+    let server = mariadb::shared();
+    server.create_table("orders_ctrlc", 5_000);
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let mut proc = child(
+        server,
+        "orders_ctrlc",
+        &out,
+        "--monitoring 30s --checkpoints 30s",
+    );
+    assert!(wait_for_event(&out, Duration::from_secs(30), |e| matches!(
+        e,
+        Event::PhaseStart {
+            phase: Phase::Monitoring
+        }
+    )));
+    // No terminal: the first Ctrl-C rolls back at once.
+    let kill = std::process::Command::new("sh")
+        .args(["-c", "kill -INT \"$0\"", &proc.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let t0 = Instant::now();
+    let status = proc.wait().unwrap();
+    let mut stdout = String::new();
+    std::io::Read::read_to_string(proc.stdout.as_mut().unwrap(), &mut stdout).unwrap();
+    // Exit code 4: rolled back, the index verified absent.
+    assert_eq!(status.code(), Some(4), "{stdout}");
+    assert!(
+        t0.elapsed() < Duration::from_secs(15),
+        "the after window (2 s) follows the rollback"
+    );
+    let evs = events(&out);
+    assert!(matches!(
+        find(&evs, |e| matches!(e, Event::RollbackDecision { .. })),
+        Some(Event::RollbackDecision { trigger: RollbackTrigger::Manual, decided_by: Some(by), reason })
+            if by == "operator (Ctrl-C)" && reason.contains("Ctrl-C")
+    ));
+    assert!(
+        find(&evs, |e| matches!(
+            e,
+            Event::RollbackEnd { success: true, .. }
+        ))
+        .is_some()
+    );
+    assert_eq!(
+        count(&evs, |e| matches!(e, Event::Incident { .. })),
+        0,
+        "an operator's decision is no incident"
+    );
+    assert_eq!(run_end(&evs), Some(RunStatus::Aborted));
+    assert!(!server.index_exists("orders_ctrlc", "idx_canary"));
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}

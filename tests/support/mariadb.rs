@@ -1,0 +1,257 @@
+//! A throw-away MariaDB server for the capture tests: its own data directory,
+//! socket and free TCP port on 127.0.0.1, never the server on 3306.
+//!
+//! Needs Debian's `mariadb-server` (mariadb-install-db, mariadbd). One server
+//! is shared by the tests of one test binary ([`shared`]); a test that kills
+//! its server starts its own ([`MariaDb::start`]). A watchdog process kills the
+//! server and removes its directory when the test binary exits, since a
+//! `static` is never dropped.
+
+use mysql::prelude::*;
+use mysql::{Conn, OptsBuilder};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+pub struct MariaDb {
+    child: Option<Child>,
+    pub dir: PathBuf,
+    pub port: u16,
+    pub socket: PathBuf,
+    pub password: String,
+    /// Whether this process started the server (and so stops it).
+    owned: bool,
+}
+
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    l.local_addr().unwrap().port()
+}
+
+fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{prefix}{}x{nanos}", std::process::id())
+}
+
+/// The server shared by every test of this binary.
+pub fn shared() -> &'static MariaDb {
+    static SERVER: OnceLock<MariaDb> = OnceLock::new();
+    SERVER.get_or_init(|| MariaDb::start(&unique("Pw-")))
+}
+
+impl MariaDb {
+    /// Initialises a data directory and starts a server on it, with `password`
+    /// for root (over the socket and from 127.0.0.1).
+    pub fn start(password: &str) -> MariaDb {
+        let dir = std::env::temp_dir().join(unique("canary-mariadb-"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let data = dir.join("data");
+        let tmp = dir.join("tmp");
+        std::fs::create_dir_all(&tmp).unwrap();
+        let t0 = Instant::now();
+        // Two bootstraps at once trip over each other: one at a time.
+        static INSTALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let guard = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
+        let out = Command::new("mariadb-install-db")
+            .args([
+                "--no-defaults",
+                &format!("--datadir={}", data.display()),
+                "--auth-root-authentication-method=normal",
+                "--skip-test-db",
+                "--user=root",
+                &format!("--tmpdir={}", tmp.display()),
+            ])
+            .output()
+            .expect("mariadb-install-db not found: apt-get install mariadb-server");
+        if !out.status.success() {
+            let _ = std::fs::remove_dir_all(&dir);
+            panic!(
+                "mariadb-install-db failed:\n{}\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        drop(guard);
+        let port = free_port();
+        let socket = dir.join("sock");
+        let child = Command::new("mariadbd")
+            .args([
+                "--no-defaults".to_string(),
+                format!("--datadir={}", data.display()),
+                format!("--socket={}", socket.display()),
+                format!("--port={port}"),
+                "--bind-address=127.0.0.1".into(),
+                "--skip-networking=0".into(),
+                "--skip-name-resolve".into(),
+                "--user=root".into(),
+                format!("--pid-file={}", dir.join("pid").display()),
+                format!("--log-error={}", dir.join("error.log").display()),
+                format!("--tmpdir={}", tmp.display()),
+                "--skip-log-bin".into(),
+                "--innodb-buffer-pool-size=128M".into(),
+                "--innodb-flush-log-at-trx-commit=2".into(),
+                "--plugin-load-add=query_response_time".into(),
+                "--query-response-time-stats=ON".into(),
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("mariadbd not found: apt-get install mariadb-server");
+        watchdog(child.id(), &dir);
+        let mut db = MariaDb {
+            child: Some(child),
+            dir,
+            port,
+            socket,
+            password: password.to_string(),
+            owned: true,
+        };
+        let mut conn = db.wait_ready();
+        conn.query_drop(format!(
+            "CREATE USER IF NOT EXISTS 'root'@'127.0.0.1' IDENTIFIED BY '{password}'"
+        ))
+        .unwrap();
+        conn.query_drop("GRANT ALL ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION")
+            .unwrap();
+        for host in ["localhost", "127.0.0.1"] {
+            conn.query_drop(format!(
+                "ALTER USER 'root'@'{host}' IDENTIFIED BY '{password}'"
+            ))
+            .unwrap();
+        }
+        conn.query_drop("CREATE DATABASE shop").unwrap();
+        eprintln!(
+            "test MariaDB on 127.0.0.1:{port} ({}) ready in {:.1} s",
+            db.dir.display(),
+            t0.elapsed().as_secs_f64()
+        );
+        db.owned = true;
+        db
+    }
+
+    /// Waits until the new server accepts root over its socket (no password yet).
+    fn wait_ready(&mut self) -> Conn {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let opts = OptsBuilder::new()
+                .socket(Some(self.socket.display().to_string()))
+                .user(Some("root"))
+                .prefer_socket(true);
+            match Conn::new(opts) {
+                Ok(c) => return c,
+                Err(e) => {
+                    if let Some(child) = self.child.as_mut()
+                        && let Ok(Some(status)) = child.try_wait()
+                    {
+                        panic!(
+                            "mariadbd exited with {status}:\n{}",
+                            std::fs::read_to_string(self.dir.join("error.log")).unwrap_or_default()
+                        );
+                    }
+                    assert!(
+                        Instant::now() < deadline,
+                        "mariadbd not ready after 60 s: {e}"
+                    );
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            }
+        }
+    }
+
+    /// `mysql://root@127.0.0.1:PORT/DB` (no password: it comes from a file or MYSQL_PWD).
+    pub fn dsn(&self, db: &str) -> String {
+        format!("mysql://root@127.0.0.1:{}/{db}", self.port)
+    }
+
+    /// A file holding the root password.
+    pub fn password_file(&self) -> PathBuf {
+        let p = self.dir.join("root-password");
+        if !p.exists() {
+            std::fs::write(&p, format!("{}\n", self.password)).unwrap();
+        }
+        p
+    }
+
+    /// A root connection over TCP.
+    pub fn conn(&self) -> Conn {
+        self.try_conn().expect("connect to the test server")
+    }
+
+    pub fn try_conn(&self) -> Result<Conn, mysql::Error> {
+        let opts = OptsBuilder::new()
+            .ip_or_hostname(Some("127.0.0.1"))
+            .tcp_port(self.port)
+            .user(Some("root"))
+            .pass(Some(self.password.clone()))
+            .prefer_socket(false)
+            .tcp_connect_timeout(Some(Duration::from_secs(5)));
+        Conn::new(opts)
+    }
+
+    /// Creates `shop.<name>` (id, a, b, c, pad) with `rows` rows, fast.
+    pub fn create_table(&self, name: &str, rows: u64) {
+        let mut c = self.conn();
+        c.query_drop(format!(
+            "CREATE TABLE shop.`{name}` (id INT AUTO_INCREMENT PRIMARY KEY, a INT NOT NULL, \
+             b VARCHAR(32) NOT NULL, c INT NOT NULL, pad CHAR(60) NOT NULL) ENGINE=InnoDB"
+        ))
+        .unwrap();
+        c.query_drop(format!(
+            "INSERT INTO shop.`{name}` (a, b, c, pad) \
+             SELECT seq % 1000, CONCAT('v', seq % 5000), seq, REPEAT('x', 60) FROM shop.seq_1_to_{rows}"
+        ))
+        .unwrap();
+        c.query_drop(format!("ANALYZE TABLE shop.`{name}`"))
+            .unwrap();
+    }
+
+    pub fn index_exists(&self, table: &str, index: &str) -> bool {
+        let mut c = self.conn();
+        let n: Option<u64> = c
+            .exec_first(
+                "SELECT COUNT(*) FROM information_schema.STATISTICS \
+                 WHERE TABLE_SCHEMA = 'shop' AND TABLE_NAME = ? AND INDEX_NAME = ?",
+                (table, index),
+            )
+            .unwrap();
+        n.unwrap_or(0) > 0
+    }
+
+    /// SIGKILL: the server dies as in a crash.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for MariaDb {
+    fn drop(&mut self) {
+        if self.owned {
+            self.kill();
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// A process that outlives this one: when the test binary exits, it kills the
+/// server and removes its directory.
+fn watchdog(server_pid: u32, dir: &Path) {
+    let script = r#"while kill -0 "$0" 2>/dev/null; do sleep 0.5; done; kill -9 "$1" 2>/dev/null; sleep 0.5; rm -rf "$2""#;
+    let _ = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .arg(std::process::id().to_string())
+        .arg(server_pid.to_string())
+        .arg(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
+}
