@@ -1213,6 +1213,7 @@ fn build_events(spec: &Spec, obs: &Observed) -> Vec<EventRecord> {
             log.push(
                 b + 5 * SEC,
                 Event::Incident {
+                    id: None,
                     severity: Severity::Info,
                     description: format!(
                         "Disk write above 50 MB/s for about {} min during the index build's sort/merge phase (peak {:.1} MB/s; warning bound 50, critical 100)",
@@ -1362,6 +1363,7 @@ fn build_events(spec: &Spec, obs: &Observed) -> Vec<EventRecord> {
             log.push(
                 r.checkpoint + 600,
                 Event::Incident {
+                    id: None,
                     severity: Severity::Critical,
                     description: format!(
                         "Replication lag > 60s on {} for {minutes} min, from {} (peak {:.1} s)",
@@ -1380,6 +1382,7 @@ fn build_events(spec: &Spec, obs: &Observed) -> Vec<EventRecord> {
             log.push(
                 r.checkpoint + 700,
                 Event::Incident {
+                    id: None,
                     severity: Severity::Warning,
                     description: format!(
                         "Query latency P99 {:+.0}% over baseline during the DDL ({:.1} ms vs {:.1} ms); reads fell back to the primary while the replica lagged",

@@ -269,35 +269,124 @@ pub fn windows(
 }
 
 fn summarize_in(samples: &[Sample], span: Option<Span>) -> Option<Summary> {
+    let mut values = Vec::new();
+    let sorted = samples.is_sorted_by(|a, b| a.t <= b.t);
+    summarize_into(samples, sorted, span, &mut values)
+}
+
+/// The samples inside `span` (start inclusive, end exclusive), found by binary
+/// search: `samples` must be sorted by time, as every series of a [`RunData`] is.
+pub fn span_slice(samples: &[Sample], span: Span) -> &[Sample] {
+    let first = samples.partition_point(|s| s.t < span.start);
+    let len = samples[first..].partition_point(|s| s.t < span.end);
+    &samples[first..first + len]
+}
+
+/// Summarises the samples inside `span` (`sorted`: whether `samples` is sorted
+/// by time), copying their values into `buf`, which is cleared first and
+/// reused so that one buffer serves every window.
+fn summarize_into(
+    samples: &[Sample],
+    sorted: bool,
+    span: Option<Span>,
+    buf: &mut Vec<f64>,
+) -> Option<Summary> {
     let span = span?;
-    let mut values: Vec<f64> = samples
-        .iter()
-        .filter(|s| span.contains(s.t))
-        .map(|s| s.v)
-        .collect();
-    stats::summarize(&mut values)
+    buf.clear();
+    if sorted {
+        buf.extend(span_slice(samples, span).iter().map(|s| s.v));
+    } else {
+        buf.extend(samples.iter().filter(|s| span.contains(s.t)).map(|s| s.v));
+    }
+    stats::summarize(buf)
 }
 
 /// P-quantile of each rolling (tumbling) window of raw samples, stamped at the
 /// window's start. Samples must be sorted by time.
 pub fn rolling_quantile(samples: &[Sample], window_s: f64, q: f64) -> Vec<Sample> {
-    let mut out = Vec::new();
+    let [out] = rolling_quantiles(samples, window_s, [q]);
+    out
+}
+
+/// Several quantiles of each rolling (tumbling) window at once, as
+/// [`rolling_quantile`] gives each: one copy and one selection per window.
+pub fn rolling_quantiles<const K: usize>(
+    samples: &[Sample],
+    window_s: f64,
+    qs: [f64; K],
+) -> [Vec<Sample>; K] {
+    let mut out: [Vec<Sample>; K] = std::array::from_fn(|_| Vec::new());
     let mut i = 0;
     let mut buf = Vec::new();
     while i < samples.len() {
         let start = (samples[i].t / window_s).floor() * window_s;
+        let end = start + window_s;
+        // The window's samples run to the first one at or after its end; a
+        // few hundred at most in practice, so a linear scan.
+        let len = samples[i..]
+            .iter()
+            .position(|s| s.t >= end)
+            .unwrap_or(samples.len() - i)
+            .max(1);
         buf.clear();
-        while i < samples.len() && samples[i].t < start + window_s {
-            buf.push(samples[i].v);
-            i += 1;
-        }
-        buf.sort_unstable_by(f64::total_cmp);
-        if let Some(v) = stats::quantile_sorted(&buf, q) {
-            out.push(Sample { t: start, v });
+        buf.extend(samples[i..i + len].iter().map(|s| s.v));
+        i += len;
+        if let Some(values) = stats::quantiles(&mut buf, qs) {
+            for (series, v) in out.iter_mut().zip(values) {
+                series.push(Sample { t: start, v });
+            }
         }
     }
     out
 }
+
+/// The numbers raw latency samples give: per-window summaries and the rolling
+/// P50 and P99 timelines; computed once per distribution, shared by its P50
+/// and P99 metrics.
+struct RawNumbers {
+    baseline: Option<Summary>,
+    during: Option<Summary>,
+    post: Option<Summary>,
+    p50: Vec<Sample>,
+    p99: Vec<Sample>,
+}
+
+/// `samples` sorted by time, as [`RunData::series`] keeps them.
+fn raw_numbers(samples: &[Sample], windows: &Windows, window_s: f64) -> RawNumbers {
+    let summaries = || {
+        // One buffer for the three windows' values.
+        let mut buf = Vec::new();
+        [windows.baseline, windows.during, windows.post]
+            .map(|span| summarize_into(samples, true, span, &mut buf))
+    };
+    // Millions of samples: the timelines on a second thread, the summaries
+    // here; both only read the samples.
+    let ([baseline, during, post], [p50, p99]) = if samples.len() >= PARALLEL_MIN {
+        std::thread::scope(|scope| {
+            let timelines = scope.spawn(|| rolling_quantiles(samples, window_s, [0.50, 0.99]));
+            let summaries = summaries();
+            let timelines = timelines
+                .join()
+                .unwrap_or_else(|e| std::panic::resume_unwind(e));
+            (summaries, timelines)
+        })
+    } else {
+        (
+            summaries(),
+            rolling_quantiles(samples, window_s, [0.50, 0.99]),
+        )
+    };
+    RawNumbers {
+        baseline,
+        during,
+        post,
+        p50,
+        p99,
+    }
+}
+
+/// Below this many samples a second thread is not worth starting.
+const PARALLEL_MIN: usize = 100_000;
 
 /// Kill switch metrics as samples, from the log's checks.
 fn kill_switch_samples(events: &[EventRecord], metric: MetricId) -> Vec<Sample> {
@@ -339,15 +428,16 @@ pub fn analyze(run: &RunData, thresholds: &Thresholds) -> RunAnalysis {
         RawLatency::ALL.into_iter().find_map(|r| {
             let (p50, p99) = r.metrics();
             if m == p50 {
-                Some((r, 0.50))
+                Some((r, true))
             } else if m == p99 {
-                Some((r, 0.99))
+                Some((r, false))
             } else {
                 None
             }
         })
     };
 
+    let mut raw_cache: BTreeMap<RawLatency, RawNumbers> = BTreeMap::new();
     let metrics = MetricId::ALL
         .into_iter()
         .map(|metric| {
@@ -389,16 +479,24 @@ pub fn analyze(run: &RunData, thresholds: &Thresholds) -> RunAnalysis {
                     timeline: series.clone(),
                 };
             }
-            if let Some((raw, q)) = raw_feeding(metric)
+            if let Some((raw, is_p50)) = raw_feeding(metric)
                 && let Some(samples) = run.series.get(&InputMetric::Raw(raw))
             {
+                let numbers = raw_cache
+                    .entry(raw)
+                    .or_insert_with(|| raw_numbers(samples, &windows, thresholds.rolling_window_s));
+                let timeline = if is_p50 {
+                    std::mem::take(&mut numbers.p50)
+                } else {
+                    std::mem::take(&mut numbers.p99)
+                };
                 return MetricAnalysis {
                     metric,
                     source: DataSource::RawSamples,
-                    baseline: summarize_in(samples, windows.baseline),
-                    during: summarize_in(samples, windows.during),
-                    post: summarize_in(samples, windows.post),
-                    timeline: rolling_quantile(samples, thresholds.rolling_window_s, q),
+                    baseline: numbers.baseline,
+                    during: numbers.during,
+                    post: numbers.post,
+                    timeline,
                 };
             }
             MetricAnalysis {

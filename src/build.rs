@@ -1,7 +1,7 @@
 //! `build`: a run directory in, the report out. Judging and rendering are
 //! pure; [`write_outputs`] is the one place that writes.
 
-use crate::analysis;
+use crate::analysis::{self, RunAnalysis};
 use crate::classify;
 use crate::error::InputError;
 use crate::ingest;
@@ -11,15 +11,22 @@ use crate::rules;
 use crate::thresholds::Thresholds;
 use anyhow::Context;
 use sha2::{Digest, Sha256};
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, clap::ValueEnum)]
 pub enum Format {
-    /// report.md
+    /// report.md, with its charts in charts/
     Md,
+    /// report.html: one self-contained page, charts inline (and in charts/)
+    Html,
     /// summary.json
     Json,
+}
+
+impl Format {
+    /// Every format: the default.
+    pub const ALL: [Format; 3] = [Format::Md, Format::Html, Format::Json];
 }
 
 #[derive(Debug, Clone)]
@@ -38,7 +45,7 @@ impl Default for BuildOptions {
             out: None,
             thresholds: None,
             lang: Lang::Th,
-            formats: vec![Format::Md, Format::Json],
+            formats: Format::ALL.to_vec(),
         }
     }
 }
@@ -80,27 +87,67 @@ pub fn load_thresholds(path: Option<&Path>) -> Result<ThresholdsUsed, InputError
     }
 }
 
+/// A judged run: the numbers (whose timelines the charts draw) and the
+/// report's data.
+#[derive(Debug, Clone)]
+pub struct Judged {
+    pub analysis: RunAnalysis,
+    pub data: ReportData,
+}
+
 /// Analyses, classifies and decides. Pure.
-pub fn judge(run: &RunData, thresholds: ThresholdsUsed) -> ReportData {
+pub fn judge(run: &RunData, thresholds: ThresholdsUsed) -> Judged {
     let th = &thresholds.values;
     let analysis = analysis::analyze(run, th);
     let verdicts = classify::classify(&analysis, th, run.manifest.max_connections);
     let facts = rules::log_facts(&run.events);
     let decision = rules::decide(&run.manifest, &facts, &verdicts, th);
-    report::assemble(run, &analysis, &verdicts, &facts, &decision, thresholds)
+    let data = report::assemble(run, &analysis, &verdicts, &facts, &decision, thresholds);
+    Judged { analysis, data }
 }
 
-/// Renders the chosen formats as (file name, contents). Pure.
+/// Renders the chosen formats as (path relative to the output directory,
+/// contents): `charts/*.svg` first when Markdown or HTML is asked for, then
+/// `report.md`, `report.html`, `summary.json`. Pure.
 pub fn render(
     run: &RunData,
-    data: &ReportData,
+    judged: &Judged,
     lang: Lang,
     formats: &[Format],
 ) -> Result<Vec<(String, String)>, minijinja::Error> {
-    let mut out = Vec::new();
-    if formats.contains(&Format::Md) {
-        let view = report::build_view(run, data, lang);
+    let data = &judged.data;
+    let (md, html) = (
+        formats.contains(&Format::Md),
+        formats.contains(&Format::Html),
+    );
+    let charts = if md || html {
+        report::charts::build_charts(
+            run,
+            &judged.analysis,
+            data,
+            &data.thresholds.values,
+            report::view::display_offset_s(&run.manifest),
+        )
+    } else {
+        Vec::new()
+    };
+    let refs: Vec<report::view::ChartRef> = charts.iter().map(report::view::chart_ref).collect();
+    let mut out: Vec<(String, String)> = charts
+        .iter()
+        .map(|c| (c.file.clone(), c.svg.clone()))
+        .collect();
+    if md {
+        let mut view = report::build_view(run, data, lang);
+        view.charts = refs.clone();
         out.push(("report.md".to_string(), report::render_markdown(&view)?));
+    }
+    if html {
+        let mut view = report::build_view_for(run, data, lang, report::Markup::Html);
+        view.charts = refs;
+        out.push((
+            "report.html".to_string(),
+            report::render_html(&view, &charts)?,
+        ));
     }
     if formats.contains(&Format::Json) {
         out.push(("summary.json".to_string(), report::render_json(data)));
@@ -108,16 +155,27 @@ pub fn render(
     Ok(out)
 }
 
-/// Writes each output file into `dir`, creating it. The only writer of a build.
+/// Writes each output file under `dir`, creating it and any subdirectory a
+/// name holds (`charts/x.svg`). Names must be relative paths that stay inside
+/// `dir`. The only writer of a build.
 pub fn write_outputs(dir: &Path, files: &[(String, String)]) -> anyhow::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create output directory {}", dir.display()))?;
     files
         .iter()
         .map(|(name, contents)| {
-            let path = dir.join(name);
-            // Write beside, then rename: a reader never sees half a report.
-            let tmp = dir.join(format!(".{name}.tmp"));
+            let rel = Path::new(name);
+            let file_name = rel
+                .file_name()
+                .and_then(|f| f.to_str())
+                .filter(|_| rel.components().all(|c| matches!(c, Component::Normal(_))))
+                .with_context(|| format!("output name {name:?} is not a relative file path"))?;
+            let path = dir.join(rel);
+            let parent = path.parent().unwrap_or(dir);
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create output directory {}", parent.display()))?;
+            // Write beside, then rename: a reader never sees half a file.
+            let tmp = parent.join(format!(".{file_name}.tmp"));
             std::fs::write(&tmp, contents)
                 .with_context(|| format!("cannot write {}", tmp.display()))?;
             std::fs::rename(&tmp, &path)
@@ -131,13 +189,43 @@ pub fn write_outputs(dir: &Path, files: &[(String, String)]) -> anyhow::Result<V
 pub fn build(run_dir: &Path, opts: &BuildOptions) -> anyhow::Result<Built> {
     let thresholds = load_thresholds(opts.thresholds.as_deref())?;
     let run = ingest::read_run(run_dir)?;
-    let data = judge(&run, thresholds);
-    let files = render(&run, &data, opts.lang, &opts.formats).context("rendering the report")?;
+    let judged = judge(&run, thresholds);
+    let files = render(&run, &judged, opts.lang, &opts.formats).context("rendering the report")?;
     let out_dir = opts.out.clone().unwrap_or_else(|| run_dir.join("report"));
     let files = write_outputs(&out_dir, &files)?;
     Ok(Built {
-        data,
+        data: judged.data,
         out_dir,
         files,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_writer_makes_subdirectories_and_stays_inside_the_output() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = vec![
+            ("charts/a.svg".to_string(), "<svg/>".to_string()),
+            ("report.md".to_string(), "# r".to_string()),
+        ];
+        let written = write_outputs(dir.path(), &files).unwrap();
+        assert_eq!(written[0], dir.path().join("charts/a.svg"));
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("charts/a.svg")).unwrap(),
+            "<svg/>"
+        );
+        assert!(!dir.path().join("charts/.a.svg.tmp").exists());
+        for bad in ["../x.md", "/etc/x", "charts/../../x", ""] {
+            let files = vec![(bad.to_string(), String::new())];
+            assert!(write_outputs(dir.path(), &files).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn every_format_is_the_default() {
+        assert_eq!(BuildOptions::default().formats, Format::ALL.to_vec());
+    }
 }

@@ -113,15 +113,39 @@ fn resolve(
     match th.kind {
         BoundKind::None => Ok((None, None)),
         BoundKind::Above | BoundKind::Below => Ok((th.warning, th.critical)),
-        BoundKind::IncreasePct => match baseline {
-            Some(b) => Ok(map(&|pct| b * (1.0 + pct / 100.0))),
-            None => Err("no baseline to compare with".into()),
-        },
-        BoundKind::DecreasePct => match baseline {
-            Some(b) => Ok(map(&|pct| b * (1.0 - pct / 100.0))),
-            None => Err("no baseline to compare with".into()),
-        },
+        BoundKind::IncreasePct | BoundKind::DecreasePct => {
+            let b = match baseline {
+                None => return Err("no baseline to compare with".into()),
+                // A change in percent of nothing is no bound at all: with a
+                // bound of 0, any value would be a breach (or none could be).
+                Some(0.0) => {
+                    return Err(
+                        "the baseline is 0, so a bound relative to it (a change in percent) \
+                         cannot be resolved"
+                            .into(),
+                    );
+                }
+                Some(b) if !b.is_finite() => {
+                    return Err(format!("the baseline is not a finite number ({b})"));
+                }
+                Some(b) => b,
+            };
+            // Percent of the baseline's magnitude, as `stats::delta_pct`
+            // measures a change: a negative baseline keeps the bound on the
+            // bad side of it.
+            let rise = if th.kind == BoundKind::IncreasePct {
+                1.0
+            } else {
+                -1.0
+            };
+            let sign = if b < 0.0 { -rise } else { rise };
+            Ok(map(&|pct| b * (1.0 + sign * pct / 100.0)))
+        }
         BoundKind::AbovePctOfMaxConnections => match max_connections {
+            // A share of 0 would make every connection a breach.
+            Some(0) => {
+                Err("max_connections is 0 in the manifest: no share of it is a bound".into())
+            }
             Some(m) => Ok(map(&|pct| m as f64 * pct / 100.0)),
             None => Err("max_connections is not in the manifest".into()),
         },
@@ -543,9 +567,60 @@ mod tests {
         let v = classify_metric(&m, &th, &windows(), None);
         assert_eq!(v.status, Status::NoData);
         assert!(v.no_data_reason.unwrap().contains("max_connections"));
+        let v = classify_metric(&m, &th, &windows(), Some(0));
+        assert_eq!(v.status, Status::NoData);
+        assert!(v.no_data_reason.unwrap().contains("max_connections is 0"));
         // With max_connections = 500: 80 % = 400.
         let v = classify_metric(&m, &th, &windows(), Some(500));
         assert_eq!((v.warning_bound, v.status), (Some(400.0), Status::Ok));
+    }
+
+    #[test]
+    fn relative_bounds_need_a_nonzero_baseline() {
+        let mut th = Thresholds::default()
+            .for_metric(MetricId::QueryLatencyP99Ms)
+            .clone();
+        th.statistic = Statistic::Mean;
+        // An all-zero baseline: +30 % of 0 is no bound, not a bound of 0.
+        let m = metric(MetricId::QueryLatencyP99Ms, |t| {
+            if t < 100.0 { 0.0 } else { 2.5 }
+        });
+        let v = judge(&m, &th);
+        assert_eq!(v.status, Status::NoData);
+        assert_eq!((v.warning_bound, v.critical_bound), (None, None));
+        assert!(v.no_data_reason.unwrap().contains("baseline is 0"));
+        // A fall from 0 has no percentage either.
+        let th = Thresholds::default()
+            .for_metric(MetricId::ThroughputRps)
+            .clone();
+        let m = metric(
+            MetricId::ThroughputRps,
+            |t| if t < 100.0 { 0.0 } else { 5.0 },
+        );
+        assert_eq!(judge(&m, &th).status, Status::NoData);
+    }
+
+    #[test]
+    fn relative_bounds_of_a_negative_baseline_stay_on_the_bad_side() {
+        let mut th = cpu_threshold();
+        th.kind = BoundKind::IncreasePct;
+        th.warning = Some(20.0);
+        th.critical = Some(50.0);
+        // baseline -10: +20 % of its magnitude is -8, +50 % is -5.
+        let m = metric(MetricId::CpuUsagePct, |_| -10.0);
+        let v = judge(&m, &th);
+        assert_eq!(
+            (v.warning_bound, v.critical_bound),
+            (Some(-8.0), Some(-5.0))
+        );
+        assert_eq!(v.status, Status::Ok, "an unchanged value is no breach");
+        th.kind = BoundKind::DecreasePct;
+        let v = judge(&m, &th);
+        assert_eq!(
+            (v.warning_bound, v.critical_bound),
+            (Some(-12.0), Some(-15.0))
+        );
+        assert_eq!(v.status, Status::Ok);
     }
 
     #[test]

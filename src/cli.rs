@@ -5,9 +5,9 @@ use crate::build::{self, BuildOptions, Format};
 use crate::error::InputError;
 use crate::report::Lang;
 use crate::rules::Verdict;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Exit codes, stable for CI.
 pub mod exit {
@@ -40,8 +40,13 @@ pub mod exit {
     after_help = "Examples:\n  \
         canary-report build samples/run-001\n  \
         canary-report build ./run-042 --out artifacts/ --lang en --fail-on-stop\n  \
-        canary-report build ./run-042 --thresholds stricter.toml --out rejudged/\n\n\
-        Exit codes: 0 report written, 1 error, 2 bad input, 3 STOP_AND_FIX with --fail-on-stop;\n  \
+        canary-report build ./run-042 --thresholds stricter.toml --out rejudged/\n  \
+        canary-report build --all runs/ --out reports/ --junit junit.xml\n  \
+        canary-report compare run-042 run-042 --thresholds-b stricter.toml\n  \
+        canary-report validate ./run-042\n  \
+        canary-report init ./run-043\n\n\
+        Exit codes: 0 report written (validate: no problem), 1 error, 2 bad input (validate: problems\n  \
+        found; build --all: any run's input), 3 STOP_AND_FIX with --fail-on-stop;\n  \
         capture also: 4 rolled back (index verified absent), 5 index state unknown, 6 nothing changed."
 )]
 pub struct Cli {
@@ -51,8 +56,20 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Build the report of one run directory.
+    /// Build the report of one run directory (or, with --all, of every run under a directory).
     Build(BuildArgs),
+    /// Judge two runs (or one run under two thresholds files) and show what
+    /// changed and why.
+    Compare(CompareArgs),
+    /// Check a run directory without building: every problem, with file, line and field.
+    Validate(ValidateArgs),
+    /// Write a run directory skeleton to fill in: manifest.json, events.jsonl,
+    /// metrics/, and READMEs explaining each field.
+    Init(InitArgs),
+    /// Print a shell completion script.
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff) to stdout.
+    Man,
     /// Run the ADD INDEX canary against a live MySQL/MariaDB, record it in a
     /// run directory, then build its report.
     Capture(Box<CaptureCommand>),
@@ -76,12 +93,26 @@ pub struct CaptureCommand {
 
 #[derive(Debug, Args)]
 pub struct BuildArgs {
-    /// The run directory: manifest.json, events.jsonl and metrics/.
+    /// The run directory: manifest.json, events.jsonl and metrics/. With
+    /// --all: a directory tree holding run directories.
     pub run: PathBuf,
     /// Where to write the report [default: RUN/report]. The run directory's
-    /// inputs are never modified.
+    /// inputs are never modified. With --all: where the index goes, each
+    /// run's report in OUT/<run's path under RUN>/ [default: RUN/reports-index].
     #[arg(long, short)]
     pub out: Option<PathBuf>,
+    /// Build every run directory (a directory holding manifest.json) under
+    /// RUN, in parallel, and write index.md and index.html. A run that fails
+    /// is listed with its error; the others are built.
+    #[arg(long)]
+    pub all: bool,
+    /// Parallel builds with --all.
+    #[arg(long, value_name = "N", default_value_t = 2, requires = "all", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
+    /// Also write a JUnit XML report: one test case per rule and per metric,
+    /// failures with their reason (with --all: one test suite per run).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
     /// A TOML file overriding bounds and rules, e.g. to re-judge an old run.
     /// The report names the file and its SHA-256.
     #[arg(long, value_name = "FILE")]
@@ -90,7 +121,7 @@ pub struct BuildArgs {
     #[arg(long, value_enum, default_value_t = Lang::Th)]
     pub lang: Lang,
     /// Outputs to write, comma-separated.
-    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Format::Md, Format::Json])]
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = Format::ALL)]
     pub format: Vec<Format>,
     /// Exit with code 3 when the decision is STOP_AND_FIX (for CI gates).
     #[arg(long)]
@@ -98,6 +129,45 @@ pub struct BuildArgs {
     /// Print nothing but errors.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The first run directory (A).
+    pub a: PathBuf,
+    /// The second run directory (B); may be A again, with other thresholds.
+    pub b: PathBuf,
+    /// Thresholds TOML for A [default: the template's bounds].
+    #[arg(long, value_name = "FILE")]
+    pub thresholds_a: Option<PathBuf>,
+    /// Thresholds TOML for B [default: the template's bounds].
+    #[arg(long, value_name = "FILE")]
+    pub thresholds_b: Option<PathBuf>,
+    /// Also write compare.md and compare.json into this directory.
+    #[arg(long, short)]
+    pub out: Option<PathBuf>,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The run directory to check.
+    pub run: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The run directory to create (or an empty directory to fill).
+    pub run: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// Runs the command line and returns the process exit code.
@@ -141,8 +211,24 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 
 fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
+        Command::Build(args) if args.all => run_build_all(args),
         Command::Build(args) => run_build(args),
         Command::Capture(args) => run_capture(args),
+        Command::Compare(args) => run_compare(args),
+        Command::Validate(args) => run_validate(args),
+        Command::Init(args) => run_init(args),
+        Command::Completions(args) => {
+            let mut out = std::io::stdout().lock();
+            clap_complete::generate(args.shell, &mut Cli::command(), "canary-report", &mut out);
+            out.flush()?;
+            Ok(exit::OK)
+        }
+        Command::Man => {
+            let mut out = std::io::stdout().lock();
+            clap_mangen::Man::new(Cli::command()).render(&mut out)?;
+            out.flush()?;
+            Ok(exit::OK)
+        }
     }
 }
 
@@ -197,6 +283,10 @@ fn run_build(args: BuildArgs) -> anyhow::Result<i32> {
     };
     let built = build::build(&args.run, &opts)?;
     let d = &built.data;
+    if let Some(path) = &args.junit {
+        write_file(path, &crate::junit::render(&[d]))?;
+    }
+    append_step_summary(&crate::junit::step_summary(d));
     if !args.quiet {
         let mut out = std::io::stdout().lock();
         let rows: u64 = d.inputs.iter().map(|s| s.rows).sum();
@@ -239,4 +329,226 @@ fn run_build(args: BuildArgs) -> anyhow::Result<i32> {
     } else {
         exit::OK
     })
+}
+
+/// Writes a whole file, creating its directory.
+fn write_file(path: &Path, text: &str) -> anyhow::Result<()> {
+    use anyhow::Context;
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Appends Markdown to the file named by `GITHUB_STEP_SUMMARY`, when set. A
+/// failure is a warning: the job summary is a courtesy, not the gate.
+fn append_step_summary(markdown: &str) {
+    let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) else {
+        return;
+    };
+    let result = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|mut f| f.write_all(markdown.as_bytes()));
+    if let Err(e) = result {
+        eprintln!(
+            "warning: cannot append to GITHUB_STEP_SUMMARY {}: {e}",
+            Path::new(&path).display()
+        );
+    }
+}
+
+fn run_build_all(args: BuildArgs) -> anyhow::Result<i32> {
+    use crate::batch;
+    let root = &args.run;
+    if !root.is_dir() {
+        return Err(crate::error::InputError::invalid(
+            root,
+            None,
+            None,
+            "not a directory: --all takes a directory holding run directories",
+        )
+        .into());
+    }
+    // Fail early on a bad thresholds file rather than once per run.
+    build::load_thresholds(args.thresholds.as_deref())?;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| root.join(batch::DEFAULT_OUT));
+    let runs = batch::find_runs(root, Some(&out))?;
+    if runs.is_empty() {
+        return Err(crate::error::InputError::invalid(
+            root,
+            None,
+            None,
+            "no run directory (a directory holding manifest.json) under it",
+        )
+        .into());
+    }
+    let opts = BuildOptions {
+        out: None,
+        thresholds: args.thresholds.clone(),
+        lang: args.lang,
+        formats: args.format.clone(),
+    };
+    let outcomes = batch::build_all(root, &runs, &out, &opts, usize::from(args.jobs));
+    let index_md = batch::render_index_md(root, &outcomes);
+    build::write_outputs(
+        &out,
+        &[
+            ("index.md".to_string(), index_md.clone()),
+            (
+                "index.html".to_string(),
+                batch::render_index_html(root, &outcomes),
+            ),
+        ],
+    )?;
+    let built: Vec<&crate::report::ReportData> = outcomes
+        .iter()
+        .filter_map(|o| o.result.as_ref().ok().map(|b| &b.data))
+        .collect();
+    if let Some(path) = &args.junit {
+        write_file(path, &crate::junit::render(&built))?;
+    }
+    append_step_summary(&index_md);
+    let bad_input = outcomes
+        .iter()
+        .any(|o| o.result.as_ref().is_err_and(|e| e.bad_input));
+    let failed = outcomes.iter().any(|o| o.result.is_err());
+    let stop = built.iter().any(|d| d.decision == Verdict::StopAndFix);
+    let mut stdout = std::io::stdout().lock();
+    if !args.quiet {
+        for o in &outcomes {
+            if let Ok(b) = &o.result {
+                let d = &b.data;
+                writeln!(
+                    stdout,
+                    "{}: {}: {} ({} critical, {} warning, {} no data)",
+                    o.rel.display(),
+                    d.run_id,
+                    d.decision.key(),
+                    d.counts.total.critical,
+                    d.counts.total.warning,
+                    d.counts.total.no_data
+                )?;
+            }
+        }
+        writeln!(
+            stdout,
+            "{} run(s): {} built, {} failed; index in {}",
+            outcomes.len(),
+            built.len(),
+            outcomes.len() - built.len(),
+            out.join("index.md").display()
+        )?;
+    }
+    drop(stdout);
+    for o in &outcomes {
+        if let Err(e) = &o.result {
+            eprintln!("error: {}: {}", o.rel.display(), e.message);
+        }
+    }
+    Ok(if bad_input {
+        exit::BAD_INPUT
+    } else if failed {
+        exit::ERROR
+    } else if args.fail_on_stop && stop {
+        exit::STOP_AND_FIX
+    } else {
+        exit::OK
+    })
+}
+
+fn run_compare(args: CompareArgs) -> anyhow::Result<i32> {
+    use crate::compare;
+    let c = compare::compare(&compare::CompareOptions {
+        a: args.a,
+        b: args.b,
+        thresholds_a: args.thresholds_a,
+        thresholds_b: args.thresholds_b,
+    })?;
+    let mut written = Vec::new();
+    if let Some(out) = &args.out {
+        written = build::write_outputs(
+            out,
+            &[
+                ("compare.md".to_string(), compare::render_markdown(&c)),
+                ("compare.json".to_string(), compare::render_json(&c)),
+            ],
+        )?;
+    }
+    if !args.quiet {
+        let mut stdout = std::io::stdout().lock();
+        stdout.write_all(compare::render_text(&c).as_bytes())?;
+        if !written.is_empty() {
+            writeln!(
+                stdout,
+                "wrote {}",
+                written
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )?;
+        }
+    }
+    Ok(exit::OK)
+}
+
+fn run_validate(args: ValidateArgs) -> anyhow::Result<i32> {
+    let v = crate::validate::validate(&args.run);
+    let mut out = std::io::stdout().lock();
+    for p in &v.problems {
+        writeln!(out, "{p}")?;
+    }
+    for t in &v.truncated {
+        writeln!(
+            out,
+            "{}: stopped after {} problems",
+            t.display(),
+            crate::validate::MAX_PER_FILE
+        )?;
+    }
+    for w in &v.warnings {
+        writeln!(out, "warning: {w}")?;
+    }
+    if v.is_clean() {
+        writeln!(
+            out,
+            "{}: valid ({} file(s) checked: {})",
+            args.run.display(),
+            v.files.len(),
+            v.files.join(", ")
+        )?;
+        Ok(exit::OK)
+    } else {
+        let files: std::collections::BTreeSet<&Path> =
+            v.problems.iter().map(|p| p.path.as_path()).collect();
+        writeln!(
+            out,
+            "{}: {} problem(s) in {} file(s)",
+            args.run.display(),
+            v.problems.len(),
+            files.len()
+        )?;
+        Ok(exit::BAD_INPUT)
+    }
+}
+
+fn run_init(args: InitArgs) -> anyhow::Result<i32> {
+    let written = crate::init::init(&args.run, chrono::Utc::now())?;
+    let mut out = std::io::stdout().lock();
+    for p in &written {
+        writeln!(out, "wrote {}", p.display())?;
+    }
+    writeln!(
+        out,
+        "next: fill in {} (see its README.md), then `canary-report validate {}`",
+        args.run.join("manifest.json").display(),
+        args.run.display()
+    )?;
+    Ok(exit::OK)
 }

@@ -10,10 +10,12 @@ pub enum RuleId {
     KillSwitchChecksPassed,
     NoRollback,
     IndexVerified,
+    /// Only evaluated when the thresholds file sets `significance_blocks` on a metric.
+    NoSignificantWorsening,
 }
 
 impl RuleId {
-    pub const ALL: [RuleId; 7] = [
+    pub const ALL: [RuleId; 8] = [
         RuleId::CanaryCompleted,
         RuleId::NoCriticalMetric,
         RuleId::NoCriticalOrOpenIncident,
@@ -21,6 +23,7 @@ impl RuleId {
         RuleId::KillSwitchChecksPassed,
         RuleId::NoRollback,
         RuleId::IndexVerified,
+        RuleId::NoSignificantWorsening,
     ];
 
     pub fn key(self) -> &'static str {
@@ -32,6 +35,7 @@ impl RuleId {
             RuleId::KillSwitchChecksPassed => "kill_switch_checks_passed",
             RuleId::NoRollback => "no_rollback",
             RuleId::IndexVerified => "index_verified",
+            RuleId::NoSignificantWorsening => "no_significant_worsening",
         }
     }
 
@@ -89,6 +93,9 @@ impl RuleId {
             RuleId::NoRollback => "No rollback was needed",
             RuleId::IndexVerified => {
                 "The index exists, is used by EXPLAIN (ref/range), has the planned columns and type"
+            }
+            RuleId::NoSignificantWorsening => {
+                "No metric the thresholds file guards with significance_blocks got significantly worse than the baseline"
             }
         }
     }
@@ -195,25 +202,22 @@ pub fn log_facts(events: &[EventRecord]) -> LogFacts {
             } => {
                 f.kill_switch_checks += 1;
                 if !global.is_off() || !connection.is_off() || response_ms.is_none() {
+                    // Both switches can read OFF and the check still fail for
+                    // want of an answer: say so, or the detail reads as a pass.
+                    let unanswered = if response_ms.is_none() {
+                        ", no API response time"
+                    } else {
+                        ""
+                    };
                     let why = error
                         .as_deref()
                         .map(|e| format!(": {e}"))
                         .unwrap_or_default();
                     f.kill_switch_failed.push(format!(
-                        "{checkpoint} (global {}, connection {}{why})",
+                        "{checkpoint} (global {}, connection {}{unanswered}{why})",
                         state(*global),
                         state(*connection)
                     ));
-                }
-            }
-            Event::Incident {
-                severity, status, ..
-            } => {
-                if *severity == Severity::Critical {
-                    f.incidents_critical += 1;
-                }
-                if *status == IncidentStatus::Open {
-                    f.incidents_open += 1;
                 }
             }
             Event::PhaseEnd { phase, status } => {
@@ -239,6 +243,14 @@ pub fn log_facts(events: &[EventRecord]) -> LogFacts {
                 })
             }
             _ => {}
+        }
+    }
+    for i in crate::model::incidents(events) {
+        if i.severity == Severity::Critical {
+            f.incidents_critical += 1;
+        }
+        if i.status == IncidentStatus::Open {
+            f.incidents_open += 1;
         }
     }
     f.missing_phases = REQUIRED_PHASES
@@ -456,6 +468,77 @@ pub fn decide(
         blockers,
         conditions,
     }
+}
+
+/// The significance blocker (report section 3.6). Only when the thresholds
+/// give some metric `significance_blocks = true`: adds the rule
+/// `no_significant_worsening` to the decision's rules, and a blocker for each
+/// such metric whose during or post window is significantly worse than its
+/// baseline; the verdict is recomputed. Without `significance_blocks` anywhere
+/// the decision is left as it is: the statistics are notes, not judgements.
+pub fn apply_significance(
+    decision: &mut Decision,
+    significance: &[(MetricId, &crate::significance::MetricSignificance)],
+    thresholds: &Thresholds,
+) {
+    let guarded: Vec<_> = significance.iter().filter(|(_, s)| s.blocks).collect();
+    if guarded.is_empty() {
+        return;
+    }
+    let worse: Vec<String> = guarded
+        .iter()
+        .flat_map(|(m, s)| {
+            s.windows()
+                .into_iter()
+                .filter(|w| w.worsening)
+                .filter_map(move |w| {
+                    let t = w.test.as_ref()?;
+                    let hl = &t.hodges_lehmann;
+                    Some(format!(
+                        "{} {} the DDL: shift {}{} ({:.0}% CI {} to {}), {}, rank-biserial r = {:+.2}",
+                        m.label(),
+                        if w.window == crate::model::Window::During {
+                            "during"
+                        } else {
+                            "after"
+                        },
+                        if hl.shift > 0.0 { "+" } else { "" },
+                        fmt_num(hl.shift),
+                        hl.confidence * 100.0,
+                        fmt_num(hl.ci_low),
+                        fmt_num(hl.ci_high),
+                        crate::significance::fmt_p(t.p_value),
+                        t.rank_biserial
+                    ))
+                })
+        })
+        .collect();
+    let rule = RuleResult {
+        rule: RuleId::NoSignificantWorsening,
+        passed: worse.is_empty(),
+        disabled: thresholds
+            .rules
+            .disabled
+            .iter()
+            .any(|d| d == RuleId::NoSignificantWorsening.key()),
+        detail: if worse.is_empty() {
+            format!(
+                "no significant worsening of {}",
+                guarded
+                    .iter()
+                    .map(|(m, _)| m.label())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        } else {
+            worse.join("; ")
+        },
+    };
+    if !rule.passed && !rule.disabled {
+        decision.blockers.push(rule.clone());
+        decision.verdict = Verdict::StopAndFix;
+    }
+    decision.rules.push(rule);
 }
 
 /// "P99 +112 % during the DDL (bound +100 %), sustained 4 min from 19:52" style facts.

@@ -52,6 +52,12 @@ pub struct MetricThreshold {
     pub statistic: Statistic,
     /// How long a breach must last to count on its own, in seconds.
     pub sustained_for_s: f64,
+    /// Make a statistically significant worsening against the baseline
+    /// (report section 3.6: Mann-Whitney p < 0.01 and |rank-biserial| ≥ 0.147,
+    /// in the direction that is worse for the metric) a blocker, even within
+    /// the bounds.
+    #[serde(default)]
+    pub significance_blocks: bool,
 }
 
 /// Settings of the decision rules (template 7.2).
@@ -89,6 +95,7 @@ impl Default for Thresholds {
                 critical,
                 statistic,
                 sustained_for_s: DEFAULT_SUSTAINED_S,
+                significance_blocks: false,
             };
         let table: [(MetricId, MetricThreshold); 20] = [
             (CpuUsagePct, bound(Above, Some(70.0), Some(85.0), Mean)),
@@ -229,6 +236,7 @@ struct MetricOverride {
     critical: Option<f64>,
     statistic: Option<Statistic>,
     sustained_for_s: Option<f64>,
+    significance_blocks: Option<bool>,
 }
 
 fn check_finite(name: &str, v: f64) -> Result<f64, String> {
@@ -303,6 +311,9 @@ impl ThresholdsFile {
             if let Some(s) = o.sustained_for_s {
                 m.sustained_for_s = check_finite(&format!("metrics.{name}.sustained_for_s"), s)?;
             }
+            if let Some(b) = o.significance_blocks {
+                m.significance_blocks = b;
+            }
         }
         Ok(())
     }
@@ -342,6 +353,28 @@ mod tests {
         let cpu = t.for_metric(MetricId::CpuUsagePct);
         assert_eq!((cpu.warning, cpu.critical), (Some(40.0), Some(85.0)));
         assert_eq!(cpu.sustained_for_s, 30.0);
+    }
+
+    #[test]
+    fn significance_blocks_is_per_metric_and_off_by_default() {
+        assert!(
+            Thresholds::default()
+                .metrics
+                .values()
+                .all(|m| !m.significance_blocks)
+        );
+        let t = Thresholds::from_toml_str(
+            "[metrics.query_latency_p99_ms]\nsignificance_blocks = true\n",
+        )
+        .unwrap();
+        assert!(
+            t.for_metric(MetricId::QueryLatencyP99Ms)
+                .significance_blocks
+        );
+        assert!(!t.for_metric(MetricId::CpuUsagePct).significance_blocks);
+        let e = Thresholds::from_toml_str("[metrics.cpu_usage_pct]\nsignificance_blocks = 1\n")
+            .unwrap_err();
+        assert!(e.contains("significance_blocks"), "{e}");
     }
 
     #[test]

@@ -11,6 +11,7 @@ use canary_report::model::{
     DdlOutcome, Event, EventRecord, InputMetric, Manifest, Phase, PhaseStatus, RollbackTrigger,
     RunStatus, StepStatus, SwitchState,
 };
+use canary_report::rules::Verdict;
 use chrono::{DateTime, Utc};
 use clap::Parser;
 use mysql::prelude::*;
@@ -166,6 +167,23 @@ fn manifest(dir: &Path) -> Manifest {
     serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap()
 }
 
+/// What `build` decides on a captured run directory, and the rules that fail.
+fn judged(dir: &Path, thresholds: Option<&Path>) -> (Verdict, Vec<String>) {
+    let run = canary_report::ingest::read_run(dir).unwrap();
+    let th = canary_report::build::load_thresholds(thresholds).unwrap();
+    let data = canary_report::build::judge(&run, th).data;
+    let failing = data
+        .blockers
+        .iter()
+        .map(|b| format!("{}: {}", b.rule.key(), b.detail))
+        .collect();
+    (data.decision, failing)
+}
+
+fn fails(failing: &[String], rule: &str) -> bool {
+    failing.iter().any(|f| f.starts_with(rule))
+}
+
 fn find(evs: &[EventRecord], pred: impl Fn(&Event) -> bool) -> Option<&Event> {
     evs.iter().map(|r| &r.event).find(|e| pred(e))
 }
@@ -237,7 +255,15 @@ fn clean_run_creates_the_index_and_records_every_phase() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("run");
 
-    let outcome = capture::run(&args(server, "orders_clean", &out, (&g, &c), SHORT)).unwrap();
+    // A few seconds of sub-millisecond probes on a loopback server: P99 is
+    // the largest of a handful of samples, so the post-latency rule gets a
+    // margin fit for that scale (a production canary keeps the template's 10 %).
+    let th = tmp.path().join("loopback.toml");
+    std::fs::write(&th, "[rules]\nmax_post_latency_degradation_pct = 1000\n").unwrap();
+    let th = th.display().to_string();
+    let mut extra = SHORT.to_vec();
+    extra.extend(["--thresholds", &th]);
+    let outcome = capture::run(&args(server, "orders_clean", &out, (&g, &c), &extra)).unwrap();
 
     assert_eq!(outcome.status, CaptureStatus::Completed, "{outcome:?}");
     assert!(!outcome.rolled_back);
@@ -355,7 +381,6 @@ fn clean_run_creates_the_index_and_records_every_phase() {
         "memory_usage_pct",
         "disk_read_mb_s",
         "disk_write_mb_s",
-        "query_latency_p99_ms",
     ] {
         assert!(
             rows.iter().any(|(_, n, _)| n == m),
@@ -386,10 +411,28 @@ fn clean_run_creates_the_index_and_records_every_phase() {
     assert_eq!(m.max_connections, Some(151));
     assert_eq!(m.target.columns, ["a", "b"]);
 
-    // The report builder's reader takes it as it is.
+    // The report builder's reader takes it as it is, and approves it: every
+    // rule passes on a clean canary.
     let run = canary_report::ingest::read_run(&out).unwrap();
     assert_eq!(run.events.len(), evs.len());
-    eprintln!("clean run: {:.1} s", t0.elapsed().as_secs_f64());
+    let (verdict, failing) = judged(&out, Some(Path::new(&th)));
+    assert_eq!(verdict, Verdict::ApprovedForLimitedProd, "{failing:#?}");
+    for rule in [
+        "canary_completed",
+        "no_rollback",
+        "kill_switch_checks_passed",
+        "index_verified",
+        "no_critical_or_open_incident",
+    ] {
+        assert!(
+            !fails(&failing, rule),
+            "{rule} failed on a clean capture: {failing:#?}"
+        );
+    }
+    eprintln!(
+        "clean run: {:.1} s, decision {verdict:?}, blockers {failing:?}",
+        t0.elapsed().as_secs_f64()
+    );
 }
 
 #[test]
@@ -645,6 +688,21 @@ fn critical_breach_during_monitoring_drops_the_index() {
         .is_some()
     );
     assert_eq!(run_end(&evs), Some(RunStatus::Aborted));
+    // The report stops it for the rollback; the incident that triggered it is
+    // resolved by the rollback, so it is not left open.
+    let (verdict, failing) = judged(&out, None);
+    assert_eq!(verdict, Verdict::StopAndFix);
+    assert!(
+        fails(&failing, "no_rollback") && fails(&failing, "canary_completed"),
+        "{failing:#?}"
+    );
+    let incidents = canary_report::model::incidents(&evs);
+    assert!(
+        incidents
+            .iter()
+            .all(|i| i.status == canary_report::model::IncidentStatus::Resolved),
+        "{incidents:#?}"
+    );
     eprintln!(
         "breach during monitoring: {:.1} s",
         t0.elapsed().as_secs_f64()
@@ -671,9 +729,24 @@ fn no_auto_rollback_records_the_breach_and_keeps_the_index() {
         "--thresholds",
         &th,
         "--no-auto-rollback",
+        "--latency-source",
+        "histogram",
     ];
     let outcome =
         capture::run(&args(server, "orders_noauto", &out, (&flag, &flag), &extra)).unwrap();
+    // With --latency-source histogram, P50/P99 come from the server's
+    // QUERY_RESPONSE_TIME buckets (base 2 on the test server).
+    let rows = metrics(&out);
+    for m in [
+        "query_latency_p50_ms",
+        "query_latency_p99_ms",
+        "query_latency_ms",
+    ] {
+        assert!(
+            rows.iter().any(|(_, n, _)| n == m),
+            "no {m} in metrics/capture.csv"
+        );
+    }
 
     assert_eq!(outcome.status, CaptureStatus::Completed, "{outcome:?}");
     assert!(!outcome.rolled_back);
@@ -1123,6 +1196,13 @@ fn server_killed_mid_monitoring_leaves_a_readable_run() {
     );
     let run = canary_report::ingest::read_run(&out).unwrap();
     assert_eq!(run.events.len(), evs.len());
+    // The report built from what is there says STOP_AND_FIX, and why.
+    let (verdict, failing) = judged(&out, None);
+    assert_eq!(verdict, Verdict::StopAndFix);
+    assert!(
+        fails(&failing, "canary_completed") && fails(&failing, "no_critical_or_open_incident"),
+        "{failing:#?}"
+    );
     eprintln!("server killed mid-run: {:.1} s", t0.elapsed().as_secs_f64());
 }
 

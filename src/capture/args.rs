@@ -152,6 +152,22 @@ pub struct CaptureArgs {
     /// the server is on localhost / 127.0.0.1 / a Unix socket.
     #[arg(long, value_enum, value_name = "WHEN", default_value_t = HostMetrics::Auto)]
     pub host_metrics: HostMetrics,
+
+    /// Where query_latency_p50_ms / p99_ms come from. `probe`: the timed probe
+    /// query's own samples (what capture judges by, unaffected by capture's
+    /// own status queries). `histogram`: the server's statement histogram
+    /// (MySQL 8 performance_schema, or MariaDB's QUERY_RESPONSE_TIME with
+    /// query_response_time_range_base=2), which covers every statement on
+    /// the server, capture's own included.
+    #[arg(long, value_enum, value_name = "SOURCE", default_value_t = LatencySource::Probe)]
+    pub latency_source: LatencySource,
+}
+
+/// Where query latency percentiles come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LatencySource {
+    Probe,
+    Histogram,
 }
 
 /// When to sample the host's CPU, memory and disk.
@@ -239,6 +255,7 @@ pub struct Config {
     pub query_timeout: Duration,
     pub reconnect_attempts: u32,
     pub host_metrics: bool,
+    pub latency_source: LatencySource,
     pub quiet: bool,
 }
 
@@ -374,6 +391,7 @@ impl Config {
             query_timeout: args.query_timeout,
             reconnect_attempts: args.reconnect_attempts,
             host_metrics,
+            latency_source: args.latency_source,
             quiet: args.quiet,
         })
     }

@@ -501,9 +501,25 @@ pub fn find_histogram(conn: &mut Conn, flavour: Flavour) -> Result<Histogram, St
             let on: Option<String> = conn
                 .query_first("SELECT @@query_response_time_stats")
                 .map_err(|e| err(&e))?;
-            match on.as_deref() {
-                Some("1") | Some("ON") => Ok(Histogram::QueryResponseTime),
-                _ => Err("the QUERY_RESPONSE_TIME plugin is installed but query_response_time_stats is OFF".into()),
+            if !matches!(on.as_deref(), Some("1") | Some("ON")) {
+                return Err(
+                    "the QUERY_RESPONSE_TIME plugin is installed but query_response_time_stats is OFF"
+                        .into(),
+                );
+            }
+            // With its default base of 10 the buckets are decades (1 ms, 10 ms,
+            // 100 ms): a P99 interpolated inside one can be off by a factor of
+            // several, enough to fake a breach. Only a base of 2 is fine enough.
+            let base: Option<u64> = conn
+                .query_first("SELECT @@query_response_time_range_base")
+                .map_err(|e| err(&e))?;
+            match base {
+                Some(2) => Ok(Histogram::QueryResponseTime),
+                Some(b) => Err(format!(
+                    "the QUERY_RESPONSE_TIME plugin's buckets are too coarse \
+                     (query_response_time_range_base = {b}; 2 is needed for percentiles)"
+                )),
+                None => Err("query_response_time_range_base is unknown".into()),
             }
         }
         Flavour::MySql => {

@@ -2,6 +2,8 @@
 //! any label columns (ignored).
 
 use super::FileSamples;
+use super::csv_fast::{self, Fast};
+use super::progress::Progress;
 use super::util::{UTF8_BOM, is_latency_key, parse_timestamp, parse_value, quote};
 use crate::error::InputError;
 use crate::model::{InputMetric, Sample};
@@ -16,14 +18,102 @@ const REQUIRED: [&str; 3] = ["timestamp", "metric", "value"];
 /// The header (the first non-blank line) must name `timestamp`, `metric` and
 /// `value`, in any order; other columns are ignored. A UTF-8 BOM, CRLF line
 /// ends and blank lines are accepted. Line numbers in errors are 1-based file
-/// lines (counted from where `input` stands when given): they are found by
-/// reading the input again up to the faulty row, so that the hot path counts
-/// nothing; hence `Seek`.
-pub fn parse_long_csv<R: Read + Seek>(
+/// lines (counted from where `input` stands when given).
+///
+/// Lines without quotes are read in blocks parsed on every core (see
+/// `csv_fast`); from the first block with a quote character on, the csv crate
+/// reads the rest, and finds the line of a faulty row by reading the input
+/// again up to it; hence `Seek`.
+pub fn parse_long_csv<R: Read + Seek>(path: &Path, input: R) -> Result<FileSamples, InputError> {
+    parse_long_csv_with(path, input, &mut Progress::hidden())
+}
+
+/// [`parse_long_csv`], telling `progress` of the bytes read.
+pub(super) fn parse_long_csv_with<R: Read + Seek>(
+    path: &Path,
+    input: R,
+    progress: &mut Progress,
+) -> Result<FileSamples, InputError> {
+    parse_in_blocks(path, input, progress, csv_fast::BLOCK)
+}
+
+fn parse_in_blocks<R: Read + Seek>(
     path: &Path,
     mut input: R,
+    progress: &mut Progress,
+    block: usize,
 ) -> Result<FileSamples, InputError> {
     let origin = input.stream_position().ok();
+    let scanned = match csv_fast::scan(&mut input, progress, block) {
+        Ok(Fast::Done(samples)) => Ok(samples),
+        Ok(Fast::Rest {
+            from,
+            header,
+            samples,
+        }) => match origin {
+            Some(origin) => slow_scan(&mut input, origin + from, header, samples).map_err(
+                // Row offsets from where the csv crate started: from the origin.
+                |fault| match fault {
+                    Fault::Row {
+                        offset,
+                        field,
+                        message,
+                    } => Fault::Row {
+                        offset: offset.map(|o| o + from),
+                        field,
+                        message,
+                    },
+                    other => other,
+                },
+            ),
+            None => Err(Fault::Io(std::io::Error::other(
+                "cannot tell the input's position",
+            ))),
+        },
+        Err(fault) => Err(fault),
+    };
+    scanned.map_err(|fault| input_error(path, &mut input, origin, fault))
+}
+
+fn input_error<R: Read + Seek>(
+    path: &Path,
+    input: &mut R,
+    origin: Option<u64>,
+    fault: Fault,
+) -> InputError {
+    match fault {
+        Fault::Io(source) => InputError::Io {
+            path: path.to_path_buf(),
+            source,
+        },
+        Fault::Line {
+            line,
+            field,
+            message,
+        } => InputError::invalid(path, line, field, message),
+        Fault::Row {
+            offset,
+            field,
+            message,
+        } => {
+            let line = match (origin, offset) {
+                (Some(origin), Some(offset)) => line_at(input, origin, offset),
+                _ => None,
+            };
+            InputError::invalid(path, line, field, message)
+        }
+    }
+}
+
+/// Reads from byte `start` of `input` on with the csv crate: the header too
+/// when `header` is `None`, else data rows only, appended to `samples`.
+fn slow_scan<R: Read + Seek>(
+    input: &mut R,
+    start: u64,
+    header: Option<(Columns, usize)>,
+    samples: FileSamples,
+) -> Result<FileSamples, Fault> {
+    input.seek(SeekFrom::Start(start)).map_err(Fault::Io)?;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -33,30 +123,20 @@ pub fn parse_long_csv<R: Read + Seek>(
         .terminator(csv::Terminator::Any(b'\n'))
         .buffer_capacity(1 << 18)
         .from_reader(input);
-    match scan(&mut reader) {
-        Ok(samples) => Ok(samples),
-        Err(Fault::Io(source)) => Err(InputError::Io {
-            path: path.to_path_buf(),
-            source,
-        }),
-        Err(Fault::Row {
-            offset,
-            field,
-            message,
-        }) => {
-            let line = match (origin, offset) {
-                (Some(origin), Some(offset)) => line_at(reader.into_inner(), origin, offset),
-                _ => None,
-            };
-            Err(InputError::invalid(path, line, field, message))
-        }
-    }
+    scan(&mut reader, header, samples)
 }
 
-/// A fault found while scanning: the byte offset where the faulty row's
-/// parsing began (blank lines may come first), for the line number.
-enum Fault {
+/// A fault found while reading.
+pub(super) enum Fault {
     Io(std::io::Error),
+    /// A faulty row whose line is known (or a file without one).
+    Line {
+        line: Option<u64>,
+        field: Option<&'static str>,
+        message: String,
+    },
+    /// A faulty row found by the csv crate: the byte offset where its parsing
+    /// began (blank lines may come first), for the line number.
     Row {
         offset: Option<u64>,
         field: Option<&'static str>,
@@ -88,21 +168,30 @@ fn next_record<R: Read>(
     }
 }
 
-fn scan<R: Read>(reader: &mut csv::Reader<R>) -> Result<FileSamples, Fault> {
+fn scan<R: Read>(
+    reader: &mut csv::Reader<R>,
+    header: Option<(Columns, usize)>,
+    mut out: FileSamples,
+) -> Result<FileSamples, Fault> {
     let mut record = csv::ByteRecord::new();
-    if !next_record(reader, &mut record)? {
-        return Err(Fault::Row {
-            offset: None,
-            field: None,
-            message:
-                "empty file: expected a header row naming the columns timestamp, metric, value"
-                    .to_owned(),
-        });
-    }
-    let columns = find_columns(&record).map_err(|m| row_fault(&record, None, m))?;
-    let width = record.len();
+    let (columns, width) = match header {
+        Some(known) => known,
+        None => {
+            if !next_record(reader, &mut record)? {
+                return Err(Fault::Row {
+                    offset: None,
+                    field: None,
+                    message:
+                        "empty file: expected a header row naming the columns timestamp, metric, value"
+                            .to_owned(),
+                });
+            }
+            let fields: Vec<&[u8]> = record.iter().collect();
+            let columns = find_columns(&fields).map_err(|m| row_fault(&record, None, m))?;
+            (columns, record.len())
+        }
+    };
 
-    let mut out = FileSamples::default();
     // The last metric seen and whether it is a latency: rows of one metric
     // tend to come together, and this skips the name lookup.
     let mut last: Option<(InputMetric, bool)> = None;
@@ -159,11 +248,13 @@ fn scan<R: Read>(reader: &mut csv::Reader<R>) -> Result<FileSamples, Fault> {
 /// The 1-based line of the first non-blank byte (a BOM is blank) at or after
 /// `offset` bytes from `origin`: one plus the line feeds before it. `None` if
 /// the input cannot be re-read.
-fn line_at<R: Read + Seek>(mut input: R, origin: u64, offset: u64) -> Option<u64> {
+fn line_at<R: Read + Seek>(input: &mut R, origin: u64, offset: u64) -> Option<u64> {
     input.seek(SeekFrom::Start(origin)).ok()?;
     let mut buf = vec![0u8; 1 << 16];
     let mut pos = 0u64;
     let mut line = 1u64;
+    // A whole BOM at the start, that is: not a byte or two of one.
+    let mut bom_len = None;
     loop {
         let n = match input.read(&mut buf) {
             Ok(0) => return Some(line),
@@ -171,8 +262,14 @@ fn line_at<R: Read + Seek>(mut input: R, origin: u64, offset: u64) -> Option<u64
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(_) => return None,
         };
-        for &b in buf.get(..n)? {
-            let bom = usize::try_from(pos).ok().and_then(|i| UTF8_BOM.get(i)) == Some(&b);
+        let read = buf.get(..n)?;
+        let bom_len = *bom_len.get_or_insert(if read.starts_with(UTF8_BOM) {
+            UTF8_BOM.len() as u64
+        } else {
+            0
+        });
+        for &b in read {
+            let bom = pos < bom_len;
             if pos >= offset && !bom && !matches!(b, b'\n' | b'\r' | b' ' | b'\t') {
                 return Some(line);
             }
@@ -196,13 +293,16 @@ pub fn parse_metric(name: &[u8]) -> Result<InputMetric, String> {
         })
 }
 
-struct Columns {
-    timestamp: usize,
-    metric: usize,
-    value: usize,
+/// Where the three columns are, by index.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Columns {
+    pub timestamp: usize,
+    pub metric: usize,
+    pub value: usize,
 }
 
-fn find_columns(header: &csv::ByteRecord) -> Result<Columns, String> {
+/// The three columns in a header's fields (not trimmed yet).
+pub(super) fn find_columns(header: &[&[u8]]) -> Result<Columns, String> {
     let mut found: [Option<usize>; 3] = [None; 3];
     for (index, name) in header.iter().enumerate() {
         let name = name.trim_ascii();
@@ -277,6 +377,183 @@ mod tests {
 
     fn err(text: &str) -> String {
         parse(text).unwrap_err().to_string()
+    }
+
+    /// The csv crate alone, from the first byte: what the fast path must
+    /// give, samples and errors alike.
+    fn csv_crate_only(text: &[u8]) -> Result<FileSamples, String> {
+        let path = Path::new("run/metrics/a.csv");
+        let mut input = std::io::Cursor::new(text);
+        slow_scan(&mut input, 0, None, FileSamples::default())
+            .map_err(|fault| input_error(path, &mut input, Some(0), fault).to_string())
+    }
+
+    fn in_blocks(text: &[u8], block: usize) -> Result<FileSamples, String> {
+        let path = Path::new("run/metrics/a.csv");
+        let input = std::io::Cursor::new(text);
+        parse_in_blocks(path, input, &mut Progress::hidden(), block).map_err(|e| e.to_string())
+    }
+
+    /// Many blocks (tiny ones, so that lines straddle them, and two threads
+    /// take them), every kind of line, and faults anywhere: the same samples,
+    /// rows, notes and errors (line numbers included) as the csv crate's.
+    #[test]
+    fn blocks_read_as_the_csv_crate_reads() {
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let good = [
+            "1795972079.250123,query_latency_ms,2.780",
+            "1795972079,request_latency_ms,24.5",
+            "2026-11-29T17:08:00.125Z,cpu_usage_pct,12",
+            "1795972080.5,query_latency_ms,0.001",
+            " 1795972081 , query_latency_ms , 3.5 ",
+            "1795972082,cpu_usage_pct,-1.5",
+            "1795972083,query_latency_ms,.5",
+            "1795972084.,query_latency_ms,7.",
+            "1795972085,query_latency_ms,1e2",
+            "1795972086,query_latency_ms,+4",
+            "1795972087,request_latency_ms,123456789012345678901",
+        ];
+        let blank = ["", "  ", "\r", " \t "];
+        let bad = [
+            "1795972089,query_latency_ms,-2",
+            "1795972089,query_latency_ms,abc",
+            "1795972089,query_latency_ms",
+            "1795972089,query_latency_ms,1,2",
+            "1795972089000,query_latency_ms,1",
+            "17959720x9,query_latency_ms,1",
+            "1795972089,nope_ms,1",
+            "1795972089,query_latency_ms,NaN",
+            "\"1795972089\",query_latency_ms,1",
+            "1795972089,query_latency_ms,\"a\nb\"",
+        ];
+        let headers = [
+            "timestamp,metric,value",
+            "\u{feff}timestamp,metric,value",
+            "metric,value,timestamp",
+            "host,timestamp,metric,value,zone",
+            "timestamp,metric,value\r",
+        ];
+        let (mut rows, mut errors) = (0, 0);
+        for round in 0..400 {
+            let header = headers[round % headers.len()];
+            let columns: Vec<&str> = header
+                .trim_start_matches('\u{feff}')
+                .trim_end()
+                .split(',')
+                .collect();
+            let mut text = String::new();
+            for _ in 0..(next() % 3) {
+                text.push('\n');
+            }
+            text.push_str(header);
+            text.push('\n');
+            let lines = 20 + next() % 200;
+            for i in 0..lines {
+                let r = next();
+                let row = if r % 50 == 0 && round % 3 == 0 {
+                    bad[(r >> 8) as usize % bad.len()]
+                } else if r % 9 == 0 {
+                    blank[(r >> 8) as usize % blank.len()]
+                } else if r % 4 == 0 {
+                    good[(r >> 8) as usize % good.len()]
+                } else {
+                    good[(i % 4) as usize]
+                };
+                // the row's fields in the header's order
+                let fields: Vec<&str> = row.split(',').collect();
+                if fields.len() == 3 && columns.len() >= 3 && (r % 7 != 0 || round % 5 != 0) {
+                    let pick = |name: &str| match name.trim() {
+                        "timestamp" => fields[0],
+                        "metric" => fields[1],
+                        "value" => fields[2],
+                        _ => "x",
+                    };
+                    let line: Vec<&str> = columns.iter().map(|c| pick(c)).collect();
+                    text.push_str(&line.join(","));
+                } else {
+                    text.push_str(row);
+                }
+                if i + 1 < lines || r % 2 == 0 {
+                    text.push(if r % 11 == 0 { '\r' } else { '\n' });
+                    if r % 11 == 0 {
+                        text.push('\n');
+                    }
+                }
+            }
+            let want = csv_crate_only(text.as_bytes());
+            match &want {
+                Ok(f) => rows += f.rows,
+                Err(_) => errors += 1,
+            }
+            for block in [16, 37, 256, 1 << 20] {
+                let got = in_blocks(text.as_bytes(), block);
+                assert_eq!(got, want, "round {round}, blocks of {block}:\n{text}");
+            }
+        }
+        assert!(rows > 10_000 && errors > 50, "{rows} rows, {errors} errors");
+    }
+
+    /// Bytes flipped, cut, duplicated, structural characters spliced in:
+    /// still what the csv crate makes of them.
+    #[test]
+    fn mutated_files_read_as_the_csv_crate_reads() {
+        let base = b"\xef\xbb\xbftimestamp,metric,value,host\r\n1795972079,cpu_usage_pct,1.5,a\r\n2026-11-29T17:08:00Z,query_latency_ms,3,b\n\n1795972081.25,request_latency_ms,0,c\n1795972082.5,query_latency_ms,12.25,d\n";
+        let splice: &[&[u8]] = &[
+            b"\n",
+            b"\r",
+            b",",
+            b"\"",
+            b" ",
+            b"\xff",
+            b"-",
+            b".",
+            b"9",
+            b"\xef\xbb\xbf",
+        ];
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..3000 {
+            let mut input = base.to_vec();
+            for _ in 0..(1 + next() % 4) {
+                let at = (next() as usize) % (input.len() + 1);
+                match next() % 4 {
+                    0 => input.truncate(at),
+                    1 => {
+                        if at < input.len() {
+                            input.remove(at);
+                        }
+                    }
+                    2 => {
+                        let piece = splice[(next() as usize) % splice.len()];
+                        input.splice(at..at, piece.iter().copied());
+                    }
+                    _ => {
+                        let tail = input.get(at..).unwrap_or_default().to_vec();
+                        input.extend_from_slice(&tail);
+                    }
+                }
+            }
+            let want = csv_crate_only(&input);
+            for block in [16, 1 << 20] {
+                assert_eq!(
+                    in_blocks(&input, block),
+                    want,
+                    "{}",
+                    String::from_utf8_lossy(&input)
+                );
+            }
+        }
     }
 
     #[test]

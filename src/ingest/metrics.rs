@@ -2,8 +2,9 @@
 //! time-sorted series per input metric.
 
 use super::FileSamples;
-use super::long_csv::parse_long_csv;
-use super::prometheus::parse_prometheus;
+use super::long_csv::parse_long_csv_with;
+use super::progress::Progress;
+use super::prometheus::parse_prometheus_file;
 use super::util::format_unix;
 use crate::error::InputError;
 use crate::model::{InputMetric, Sample, SourceFile};
@@ -51,8 +52,17 @@ pub fn read_metrics(run_dir: &Path) -> Result<Metrics, InputError> {
         ));
     }
 
-    let mut out = Metrics::default();
-    let mut parts: Vec<(PathBuf, FileSamples)> = Vec::new();
+    // First the list (so that the progress knows the total), then the reading.
+    enum Entry {
+        Skipped(String),
+        File {
+            path: PathBuf,
+            rel: String,
+            format: &'static str,
+            bytes: u64,
+        },
+    }
+    let mut entries = Vec::new();
     let walk = WalkDir::new(&dir)
         .min_depth(1)
         .follow_links(true)
@@ -74,28 +84,57 @@ pub fn read_metrics(run_dir: &Path) -> Result<Metrics, InputError> {
             Some("csv") => "csv",
             Some("json") => "prometheus",
             _ => {
-                out.warnings.push(format!(
+                entries.push(Entry::Skipped(format!(
                     "{rel}: skipped (only .csv and .json files are read from metrics/)"
-                ));
+                )));
                 continue;
             }
         };
         if !entry.file_type().is_file() {
-            out.warnings
-                .push(format!("{rel}: skipped (not a regular file)"));
+            entries.push(Entry::Skipped(format!(
+                "{rel}: skipped (not a regular file)"
+            )));
             continue;
         }
-        let io_error = |source| InputError::Io {
+        let bytes = entry.metadata().map_or(0, |m| m.len());
+        entries.push(Entry::File {
             path: path.to_path_buf(),
+            rel,
+            format,
+            bytes,
+        });
+    }
+
+    let total = entries
+        .iter()
+        .map(|e| match e {
+            Entry::File { bytes, .. } => *bytes,
+            Entry::Skipped(_) => 0,
+        })
+        .sum();
+    let mut progress = Progress::new(total);
+    let mut out = Metrics::default();
+    let mut parts: Vec<(PathBuf, FileSamples)> = Vec::new();
+    for entry in entries {
+        let (path, rel, format) = match entry {
+            Entry::Skipped(warning) => {
+                out.warnings.push(warning);
+                continue;
+            }
+            Entry::File {
+                path, rel, format, ..
+            } => (path, rel, format),
+        };
+        let io_error = |source| InputError::Io {
+            path: path.clone(),
             source,
         };
-        let (samples, bytes) = if format == "csv" {
-            let file = fs::File::open(path).map_err(io_error)?;
-            let bytes = file.metadata().map_err(io_error)?.len();
-            (parse_long_csv(path, file)?, bytes)
+        let file = fs::File::open(&path).map_err(io_error)?;
+        let bytes = file.metadata().map_err(io_error)?.len();
+        let samples = if format == "csv" {
+            parse_long_csv_with(&path, file, &mut progress)?
         } else {
-            let data = fs::read(path).map_err(io_error)?;
-            (parse_prometheus(path, &data)?, data.len() as u64)
+            parse_prometheus_file(&path, file, &mut progress)?
         };
         out.warnings
             .extend(samples.notes.iter().map(|note| format!("{rel}: {note}")));
@@ -105,8 +144,9 @@ pub fn read_metrics(run_dir: &Path) -> Result<Metrics, InputError> {
             rows: samples.rows,
             bytes,
         });
-        parts.push((path.to_path_buf(), samples));
+        parts.push((path, samples));
     }
+    drop(progress);
     out.series = merge_series(parts)?;
     Ok(out)
 }

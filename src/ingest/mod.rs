@@ -6,10 +6,12 @@
 //! ([`parse_prometheus`]). Every error names the file, and the line and field
 //! where they are known; nothing here panics on any input.
 
+mod csv_fast;
 mod events;
 mod long_csv;
 mod manifest;
 mod metrics;
+mod progress;
 mod prometheus;
 mod util;
 
@@ -17,6 +19,7 @@ pub use events::{EventLog, parse_events, read_events};
 pub use long_csv::{parse_long_csv, parse_metric};
 pub use manifest::{parse_manifest, read_manifest};
 pub use metrics::{Metrics, merge_series, read_metrics};
+pub use progress::show_progress;
 pub use prometheus::parse_prometheus;
 pub use util::{check_unix_seconds, parse_timestamp, parse_value};
 

@@ -2,12 +2,16 @@
 //! `{"status":"success","data":{"resultType":"matrix","result":[{"metric":{..},"values":[[t,"v"],..]}]}}`.
 
 use super::FileSamples;
+use super::progress::Progress;
 use super::util::{check_unix_seconds, is_latency_key, json_error, json_line, json_message};
 use crate::error::InputError;
 use crate::model::{InputMetric, Sample};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
+use serde_json::de::{IoRead, SliceRead};
 use std::fmt;
+use std::fs::File;
+use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
 /// Parses one query_range response; `path` names the file in errors and its
@@ -18,16 +22,128 @@ use std::path::Path;
 /// a number is an error naming its JSON path.
 pub fn parse_prometheus(path: &Path, bytes: &[u8]) -> Result<FileSamples, InputError> {
     if bytes.is_empty() {
-        return Err(InputError::invalid(
-            path,
-            None,
-            None,
-            "empty file (0 bytes): expected a Prometheus query_range response",
-        ));
+        return Err(empty_file(path));
     }
+    match one_pass(path, SliceRead::new(bytes)) {
+        Some(parsed) => parsed,
+        None => two_passes(path, || Ok(SliceRead::new(bytes))),
+    }
+}
 
-    // First pass: the envelope only (status, resultType); `result` is skipped.
-    let head: Head = deserialize(path, bytes)?;
+/// Files up to this size are read whole, then parsed; larger ones are
+/// streamed, so that memory holds the samples and not the text as well.
+const IN_MEMORY_MAX: u64 = 32 << 20;
+
+/// [`parse_prometheus`] on an open file, telling `progress` of the bytes read.
+pub(super) fn parse_prometheus_file(
+    path: &Path,
+    file: File,
+    progress: &mut Progress,
+) -> Result<FileSamples, InputError> {
+    parse_file(path, file, progress, IN_MEMORY_MAX)
+}
+
+/// Files above `in_memory_max` bytes are streamed.
+fn parse_file(
+    path: &Path,
+    mut file: File,
+    progress: &mut Progress,
+    in_memory_max: u64,
+) -> Result<FileSamples, InputError> {
+    let io_error = |source| InputError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let len = file.metadata().map_err(io_error)?.len();
+    if len <= in_memory_max {
+        let mut bytes = Vec::with_capacity(len as usize);
+        file.read_to_end(&mut bytes).map_err(io_error)?;
+        progress.advance(bytes.len() as u64);
+        return parse_prometheus(path, &bytes);
+    }
+    let counted = Counted {
+        inner: &file,
+        progress,
+    };
+    let parsed = one_pass(
+        path,
+        IoRead::new(BufReader::with_capacity(1 << 20, counted)),
+    );
+    match parsed {
+        Some(parsed) => parsed,
+        None => two_passes(path, || {
+            (&file).seek(SeekFrom::Start(0))?;
+            Ok(IoRead::new(BufReader::with_capacity(1 << 20, &file)))
+        }),
+    }
+}
+
+/// A reader that tells a progress of what it reads.
+struct Counted<'a, R> {
+    inner: R,
+    progress: &'a mut Progress,
+}
+
+impl<R: Read> Read for Counted<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.progress.advance(n as u64);
+        Ok(n)
+    }
+}
+
+fn empty_file(path: &Path) -> InputError {
+    InputError::invalid(
+        path,
+        None,
+        None,
+        "empty file (0 bytes): expected a Prometheus query_range response",
+    )
+}
+
+/// The usual case in one pass over the text, samples straight into their
+/// vector. `None` when the text does not deserialize as a whole; the two
+/// passes then find the error as they always have (the envelope first, so
+/// that e.g. a Prometheus error or a vector result is named as such).
+fn one_pass<'de, R: serde_json::de::Read<'de>>(
+    path: &Path,
+    read: R,
+) -> Option<Result<FileSamples, InputError>> {
+    let mut de = serde_json::Deserializer::new(read);
+    let whole = Whole::deserialize(&mut de).ok()?;
+    de.end().ok()?;
+    let head = Head {
+        status: whole.status,
+        error_type: whole.error_type,
+        error: whole.error,
+        data: whole.data.as_ref().map(|d| HeadData {
+            result_type: d.result_type.clone(),
+        }),
+        warnings: whole.warnings,
+        infos: whole.infos,
+    };
+    Some(check_head(path, &head).and_then(|()| {
+        let result = whole.data.map(|d| d.result).unwrap_or_default();
+        samples_of(path, &head, result)
+    }))
+}
+
+/// The envelope first (status, resultType; `result` skipped), then the series.
+fn two_passes<'de, R: serde_json::de::Read<'de>>(
+    path: &Path,
+    mut open: impl FnMut() -> std::io::Result<R>,
+) -> Result<FileSamples, InputError> {
+    let io_error = |source| InputError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let head: Head = deserialize(path, open().map_err(io_error)?)?;
+    check_head(path, &head)?;
+    let body: Body = deserialize(path, open().map_err(io_error)?)?;
+    samples_of(path, &head, body.data.result)
+}
+
+fn check_head(path: &Path, head: &Head) -> Result<(), InputError> {
     match head.status.as_str() {
         "success" => {}
         "error" => {
@@ -51,7 +167,7 @@ pub fn parse_prometheus(path: &Path, bytes: &[u8]) -> Result<FileSamples, InputE
             ));
         }
     }
-    let Some(data) = head.data else {
+    let Some(data) = &head.data else {
         return Err(InputError::invalid(path, None, Some("data"), "missing"));
     };
     if data.result_type != "matrix" {
@@ -65,14 +181,19 @@ pub fn parse_prometheus(path: &Path, bytes: &[u8]) -> Result<FileSamples, InputE
             ),
         ));
     }
+    Ok(())
+}
 
-    // Second pass: the series themselves.
-    let body: Body = deserialize(path, bytes)?;
+/// The samples of a checked response's series.
+fn samples_of(
+    path: &Path,
+    head: &Head,
+    mut series: Vec<Series>,
+) -> Result<FileSamples, InputError> {
     let mut out = FileSamples::default();
     for warning in head.warnings.iter().chain(&head.infos) {
         out.notes.push(format!("Prometheus said: {warning}"));
     }
-    let mut series = body.data.result;
     if series.len() > 1 {
         return Err(InputError::invalid(
             path,
@@ -92,30 +213,23 @@ pub fn parse_prometheus(path: &Path, bytes: &[u8]) -> Result<FileSamples, InputE
         return Ok(out);
     };
 
-    let latency = is_latency_key(metric.key());
-    let mut samples = Vec::with_capacity(series.values.len());
-    let mut skipped = 0u64;
-    for (index, (PromTime(t), value)) in series.values.into_iter().enumerate() {
-        match value {
-            PromValue::Number(v) => {
-                if latency && v < 0.0 {
-                    return Err(InputError::invalid(
-                        path,
-                        None,
-                        Some(&format!("data.result[0].values[{index}][1]")),
-                        format!("negative latency `{v}` for `{}`", metric.key()),
-                    ));
-                }
-                samples.push(Sample { t, v });
-            }
-            PromValue::NotFinite => skipped += 1,
-        }
-        out.rows += 1;
+    let points = series.values;
+    if is_latency_key(metric.key())
+        && let Some((index, v)) = points.first_negative
+    {
+        return Err(InputError::invalid(
+            path,
+            None,
+            Some(&format!("data.result[0].values[{index}][1]")),
+            format!("negative latency `{v}` for `{}`", metric.key()),
+        ));
     }
-    if skipped > 0 {
-        out.notes.push(format!("{skipped} NaN/Inf samples skipped"));
+    out.rows = points.rows;
+    if points.skipped > 0 {
+        out.notes
+            .push(format!("{} NaN/Inf samples skipped", points.skipped));
     }
-    out.series.insert(metric, samples);
+    out.series.insert(metric, points.samples);
     Ok(out)
 }
 
@@ -148,12 +262,38 @@ fn metric_of(path: &Path, name_label: Option<&str>) -> Result<InputMetric, Input
     ))
 }
 
-fn deserialize<'a, T: Deserialize<'a>>(path: &Path, bytes: &'a [u8]) -> Result<T, InputError> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
+fn deserialize<'de, T: Deserialize<'de>, R: serde_json::de::Read<'de>>(
+    path: &Path,
+    read: R,
+) -> Result<T, InputError> {
+    let mut de = serde_json::Deserializer::new(read);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| json_error(path, None, e))?;
     de.end()
         .map_err(|e| InputError::invalid(path, json_line(&e), None, json_message(&e)))?;
     Ok(value)
+}
+
+/// A whole response, for [`one_pass`].
+#[derive(Deserialize)]
+struct Whole {
+    status: String,
+    #[serde(default, rename = "errorType")]
+    error_type: Option<String>,
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default)]
+    data: Option<WholeData>,
+    #[serde(default)]
+    warnings: Vec<String>,
+    #[serde(default)]
+    infos: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct WholeData {
+    #[serde(rename = "resultType")]
+    result_type: String,
+    result: Vec<Series>,
 }
 
 #[derive(Deserialize)]
@@ -191,7 +331,56 @@ struct BodyData {
 struct Series {
     #[serde(default)]
     metric: Labels,
-    values: Vec<(PromTime, PromValue)>,
+    values: Points,
+}
+
+/// A series' `values`, straight into samples: NaN/Inf values counted and
+/// skipped, the first negative value kept for the latency check (which needs
+/// the metric, known only once the whole series is read).
+#[derive(Default)]
+struct Points {
+    samples: Vec<Sample>,
+    /// Points, skipped ones included.
+    rows: u64,
+    skipped: u64,
+    /// Index and value of the first negative value.
+    first_negative: Option<(usize, f64)>,
+}
+
+impl<'de> Deserialize<'de> for Points {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_seq(PointsVisitor)
+    }
+}
+
+struct PointsVisitor;
+
+impl<'de> Visitor<'de> for PointsVisitor {
+    type Value = Points;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a sequence of [time, \"value\"] points")
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Points, A::Error> {
+        let mut points = Points {
+            samples: Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1 << 16)),
+            ..Points::default()
+        };
+        while let Some((PromTime(t), value)) = seq.next_element::<(PromTime, PromValue)>()? {
+            match value {
+                PromValue::Number(v) => {
+                    if v < 0.0 && points.first_negative.is_none() {
+                        points.first_negative = Some((points.rows as usize, v));
+                    }
+                    points.samples.push(Sample { t, v });
+                }
+                PromValue::NotFinite => points.skipped += 1,
+            }
+            points.rows += 1;
+        }
+        Ok(points)
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -305,6 +494,36 @@ mod tests {
                 }
             ]
         );
+    }
+
+    /// Streamed from a file (as large files are), a response gives what it
+    /// gives from memory, errors included.
+    #[test]
+    fn streamed_files_parse_as_in_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/ingest/run-mariadb/metrics/buffer_pool_hit_rate_pct.json");
+        let texts = [
+            std::fs::read_to_string(&fixture).unwrap(),
+            matrix(r#"{"metric":{},"values":[[1795972079,"1"],[1795972080,"-2"]]}"#),
+            matrix(r#"{"metric":{},"values":[[1795972079,"1"],[1795972080]]}"#),
+            matrix(r#"{"metric":{"__name__":"query_latency_ms"},"values":[[1795972079,"1"],[1795972079,"NaN"],[1795972080,"-2"]]}"#),
+            r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1795972079,"1"]}]}}"#.to_owned(),
+            r#"{"status":"error","errorType":"bad_data","error":"x"}"#.to_owned(),
+            format!("{} x", matrix("")),
+            "{\"status\":".to_owned(),
+        ];
+        for (i, text) in texts.iter().enumerate() {
+            let path = dir.path().join(format!("query_latency_p99_ms-{i}.json"));
+            std::fs::write(&path, text).unwrap();
+            let named = dir.path().join("query_latency_p99_ms.json");
+            std::fs::rename(&path, &named).unwrap();
+            let in_memory = parse_prometheus(&named, text.as_bytes()).map_err(|e| e.to_string());
+            let file = File::open(&named).unwrap();
+            let streamed =
+                parse_file(&named, file, &mut Progress::hidden(), 0).map_err(|e| e.to_string());
+            assert_eq!(streamed, in_memory, "{text}");
+        }
     }
 
     #[test]

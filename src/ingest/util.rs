@@ -142,6 +142,12 @@ impl Implausible {
     }
 }
 
+/// Whether [`check_unix_seconds`] takes `t`, without a message.
+#[inline]
+pub fn is_plausible(t: UnixSeconds) -> bool {
+    Implausible::check(t).is_ok()
+}
+
 /// Checks that unix seconds are plausible for a canary run: in seconds, not
 /// milliseconds, and from 2000-01-01 to before 2100-01-01.
 pub fn check_unix_seconds(t: UnixSeconds) -> Result<(), String> {
@@ -165,7 +171,25 @@ fn is_decimal_number(bytes: &[u8]) -> bool {
 
 /// Parses a timestamp field: RFC 3339 with an offset, or unix seconds as an
 /// integer or a decimal. Returns unix seconds; the error is a message.
+///
+/// The common shapes (`1795972079.250123`, `2026-11-29T17:07:59.25Z`) take a
+/// fast path that allocates nothing and gives the same value, to the bit, as
+/// the general one; anything else, and every error, goes the general way.
 pub fn parse_timestamp(bytes: &[u8]) -> Result<UnixSeconds, String> {
+    let fast = match bytes.first() {
+        Some(b'0'..=b'9') if bytes.get(4) == Some(&b'-') => fast_rfc3339_utc(bytes),
+        Some(b'0'..=b'9' | b'.') => fast_decimal(bytes),
+        _ => None,
+    };
+    if let Some(t) = fast
+        && Implausible::check(t).is_ok()
+    {
+        return Ok(t);
+    }
+    parse_timestamp_general(bytes)
+}
+
+fn parse_timestamp_general(bytes: &[u8]) -> Result<UnixSeconds, String> {
     if bytes.is_empty() {
         return Err("empty timestamp".to_owned());
     }
@@ -189,8 +213,17 @@ pub fn parse_timestamp(bytes: &[u8]) -> Result<UnixSeconds, String> {
     Ok(t)
 }
 
-/// Parses a sample value field: a finite decimal number.
+/// Parses a sample value field: a finite decimal number. Plain decimals
+/// (`12.5`, `-3`) take a fast path that gives the same value as the general one.
 pub fn parse_value(bytes: &[u8]) -> Result<f64, String> {
+    let fast = match bytes.first() {
+        Some(b'-') => fast_decimal(&bytes[1..]).map(|v| -v),
+        Some(b'+') => fast_decimal(&bytes[1..]),
+        _ => fast_decimal(bytes),
+    };
+    if let Some(v) = fast {
+        return Ok(v);
+    }
     if bytes.is_empty() {
         return Err("empty value".to_owned());
     }
@@ -204,6 +237,168 @@ pub fn parse_value(bytes: &[u8]) -> Result<f64, String> {
     }
 }
 
+/// Powers of ten that an f64 holds exactly.
+const EXACT_POWERS_OF_TEN: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// `digits[.digits]` or `.digits` (no sign, no exponent) as the nearest f64,
+/// when Clinger's fast path applies: the digits as an integer below 2⁵³ and at
+/// most 22 decimals, so that both operands of one division are exact and
+/// IEEE division rounds the quotient correctly, as `str::parse` would.
+/// `None` for anything else (the caller then takes the general path).
+fn fast_decimal(bytes: &[u8]) -> Option<f64> {
+    let n = bytes.len();
+    let (int_end, frac_start) = match bytes.iter().position(|&b| b == b'.') {
+        Some(dot) => (dot, dot + 1),
+        None => (n, n),
+    };
+    let frac_len = n - frac_start;
+    let digits = int_end + frac_len;
+    if digits == 0 || digits > 18 || int_end > 16 || frac_len > 16 {
+        return None;
+    }
+    let int = digits_value(bytes, 0, int_end)?;
+    let frac = digits_value(bytes, frac_start, n)?;
+    let mantissa = int * 10u64.pow(frac_len as u32) + frac;
+    if mantissa > 1 << 53 {
+        return None;
+    }
+    Some(mantissa as f64 / EXACT_POWERS_OF_TEN[frac_len])
+}
+
+/// The value of the decimal digits `bytes[start..end]` (at most 16), or
+/// `None` if one is not a digit.
+fn digits_value(bytes: &[u8], start: usize, end: usize) -> Option<u64> {
+    if end - start > 8 {
+        Some(digits8(bytes, start, end - 8)? * 100_000_000 + digits8(bytes, end - 8, end)?)
+    } else {
+        digits8(bytes, start, end)
+    }
+}
+
+/// ASCII '0' in every byte.
+const ZEROS: u64 = 0x3030_3030_3030_3030;
+
+/// The value of `bytes[start..end]` (at most 8 digits), read as one word when
+/// `bytes` has 8 bytes from `start` or up to `end`: the digits are moved to
+/// the word's top and '0's put below them, which add nothing.
+fn digits8(bytes: &[u8], start: usize, end: usize) -> Option<u64> {
+    let k = end - start;
+    let word = if k == 0 {
+        return Some(0);
+    } else if let Some(w) = bytes.get(start..start + 8) {
+        let w = u64::from_le_bytes(w.try_into().ok()?);
+        if k == 8 {
+            w
+        } else {
+            (w << (8 * (8 - k))) | (ZEROS >> (8 * k))
+        }
+    } else if let Some(w) = end.checked_sub(8).and_then(|s| bytes.get(s..end)) {
+        let w = u64::from_le_bytes(w.try_into().ok()?);
+        if k == 8 {
+            w
+        } else {
+            (w & !(u64::MAX >> (8 * k))) | (ZEROS >> (8 * k))
+        }
+    } else {
+        let mut acc = 0u64;
+        for &b in bytes.get(start..end)? {
+            if !b.is_ascii_digit() {
+                return None;
+            }
+            acc = acc * 10 + u64::from(b - b'0');
+        }
+        return Some(acc);
+    };
+    eight_digits(word)
+}
+
+/// The value of eight ASCII digits read as a little-endian u64 (SWAR, as in
+/// the standard library's float parser); `None` if one is not a digit.
+fn eight_digits(v: u64) -> Option<u64> {
+    let above = v.wrapping_add(0x4646_4646_4646_4646);
+    let below = v.wrapping_sub(0x3030_3030_3030_3030);
+    if (above | below) & 0x8080_8080_8080_8080 != 0 {
+        return None;
+    }
+    const MASK: u64 = 0x0000_00ff_0000_00ff;
+    const MUL1: u64 = 0x000f_4240_0000_0064;
+    const MUL2: u64 = 0x0000_2710_0000_0001;
+    let v = below.wrapping_mul(10) + (below >> 8);
+    let v1 = (v & MASK).wrapping_mul(MUL1);
+    let v2 = ((v >> 16) & MASK).wrapping_mul(MUL2);
+    Some(u64::from((v1.wrapping_add(v2) >> 32) as u32))
+}
+
+/// Two ASCII digits as a number.
+fn two_digits(bytes: &[u8], at: usize) -> Option<u32> {
+    match bytes.get(at..at + 2)? {
+        [a @ b'0'..=b'9', b @ b'0'..=b'9'] => Some(u32::from(a - b'0') * 10 + u32::from(b - b'0')),
+        _ => None,
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.fraction]Z` (1 to 9 fraction digits, upper-case T
+/// and Z, a valid date and time) as unix seconds, computed as the general
+/// path computes it from chrono's parse. `None` for any other shape.
+fn fast_rfc3339_utc(bytes: &[u8]) -> Option<f64> {
+    if bytes.len() < 20
+        || bytes[4] != b'-'
+        || bytes[7] != b'-'
+        || bytes[10] != b'T'
+        || bytes[13] != b':'
+        || bytes[16] != b':'
+        || *bytes.last()? != b'Z'
+    {
+        return None;
+    }
+    let year = two_digits(bytes, 0)? * 100 + two_digits(bytes, 2)?;
+    let (month, day) = (two_digits(bytes, 5)?, two_digits(bytes, 8)?);
+    let (hour, minute, second) = (
+        two_digits(bytes, 11)?,
+        two_digits(bytes, 14)?,
+        two_digits(bytes, 17)?,
+    );
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let month_days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    if day == 0 || day > month_days || hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    let nanos = match &bytes[19..bytes.len() - 1] {
+        [] => 0,
+        [b'.', fraction @ ..] if (1..=9).contains(&fraction.len()) => {
+            let mut n = 0u32;
+            for &b in fraction {
+                if !b.is_ascii_digit() {
+                    return None;
+                }
+                n = n * 10 + u32::from(b - b'0');
+            }
+            n * 10u32.pow(9 - fraction.len() as u32)
+        }
+        _ => return None,
+    };
+    // Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
+    // days_from_civil).
+    let (y, m, d) = (i64::from(year), i64::from(month), i64::from(day));
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + i64::from(hour * 3600 + minute * 60 + second);
+    Some(secs as f64 + f64::from(nanos) * 1e-9)
+}
+
 /// Metrics whose values are durations in milliseconds: never negative.
 pub fn is_latency_key(key: &str) -> bool {
     key.ends_with("_ms")
@@ -212,6 +407,7 @@ pub fn is_latency_key(key: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Datelike;
 
     #[test]
     fn timestamps_in_each_accepted_form() {
@@ -279,6 +475,96 @@ mod tests {
                 .unwrap_err()
                 .contains("not a number: `abc`")
         );
+    }
+
+    /// The fast paths give what the general ones give, to the bit.
+    #[test]
+    fn fast_paths_agree_with_the_general_parsers() {
+        let decimals = [
+            "0",
+            "7",
+            "1795972079",
+            "1795972079.5",
+            "1795972079.250123",
+            "1795972079.",
+            ".5",
+            "0.1",
+            "0.30000000000000004",
+            "2.780",
+            "24.566",
+            "123456789012.345678",
+            "9007199254740993",
+            "900719925474099.3",
+            "1e3",
+            "1.2.3",
+            "",
+            ".",
+            "00012.50",
+        ];
+        for text in decimals {
+            let general = std::str::from_utf8(text.as_bytes())
+                .ok()
+                .and_then(|t| t.parse::<f64>().ok())
+                .filter(|v| v.is_finite());
+            assert_eq!(
+                parse_value(text.as_bytes()).ok().map(f64::to_bits),
+                general.map(f64::to_bits),
+                "{text}"
+            );
+            if let Some(fast) = fast_decimal(text.as_bytes()) {
+                assert_eq!(Some(fast.to_bits()), general.map(f64::to_bits), "{text}");
+            }
+        }
+        assert_eq!(
+            parse_value(b"-0").map(f64::to_bits),
+            Ok((-0.0f64).to_bits())
+        );
+        assert_eq!(parse_value(b"+2.5"), Ok(2.5));
+
+        let stamps = [
+            "2026-11-29T17:07:59Z",
+            "2026-11-29T17:07:59.5Z",
+            "2026-11-20T19:45:00.253Z",
+            "2024-02-29T23:59:59.999999999Z",
+            "2000-03-01T00:00:00.000001Z",
+            "2099-12-31T23:59:59.1Z",
+            "2023-02-29T00:00:00Z",
+            "2026-13-01T00:00:00Z",
+            "2026-11-29T24:00:00Z",
+            "2026-11-29T17:07:60Z",
+            "2026-11-29t17:07:59z",
+            "2026-11-29T17:07:59.Z",
+            "2026-11-29T17:07:59.1234567891Z",
+            "2026-11-29T17:07:59+07:00",
+            "1795972079.250123",
+            "946684800",
+            "946684799.999999",
+        ];
+        for text in stamps {
+            let general = parse_timestamp_general(text.as_bytes());
+            assert_eq!(
+                parse_timestamp(text.as_bytes()).map(f64::to_bits),
+                general.clone().map(f64::to_bits),
+                "{text}"
+            );
+            let fast = fast_rfc3339_utc(text.as_bytes()).or(fast_decimal(text.as_bytes()));
+            if let (Some(fast), Ok(general)) = (fast, general) {
+                assert_eq!(fast.to_bits(), general.to_bits(), "{text}");
+            }
+        }
+        // every day of a few years, at a time with a fraction
+        let mut day = chrono::NaiveDate::from_ymd_opt(2023, 1, 1).unwrap();
+        while day.year() < 2029 {
+            let text = format!("{day}T13:57:08.123456Z");
+            assert_eq!(
+                fast_rfc3339_utc(text.as_bytes()).map(f64::to_bits),
+                parse_timestamp_general(text.as_bytes())
+                    .ok()
+                    .map(f64::to_bits),
+                "{text}"
+            );
+            day = day.succ_opt().unwrap();
+        }
     }
 
     #[test]

@@ -49,7 +49,11 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<String>,
     },
+    /// An incident. A later `incident` with the same `id` updates it (e.g. to
+    /// resolved): the log stays append-only and the report shows the last state.
     Incident {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
         severity: Severity,
         description: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -227,8 +231,77 @@ mod tests {
     }
 
     #[test]
+    fn a_later_incident_with_the_same_id_updates_it() {
+        let log = [
+            r#"{"ts":"2026-11-29T02:00:00Z","type":"incident","id":"a","severity":"critical","description":"lag","status":"open"}"#,
+            r#"{"ts":"2026-11-29T02:01:00Z","type":"incident","severity":"info","description":"note","status":"resolved"}"#,
+            r#"{"ts":"2026-11-29T02:05:00Z","type":"incident","id":"a","severity":"critical","description":"lag","resolution":"rolled back","status":"resolved"}"#,
+        ];
+        let events: Vec<EventRecord> = log
+            .iter()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let all = incidents(&events);
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[0].status, IncidentStatus::Resolved);
+        assert_eq!(all[0].resolution.as_deref(), Some("rolled back"));
+        assert_eq!(all[0].first_ts, events[0].ts, "keeps the time it began");
+    }
+
+    #[test]
     fn unknown_type_is_rejected() {
         let line = r#"{"ts":"2026-11-29T02:00:00Z","type":"coffee_break"}"#;
         assert!(serde_json::from_str::<EventRecord>(line).is_err());
     }
+}
+
+/// An incident as it stands at the end of the log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncidentState {
+    /// When it was first logged.
+    pub first_ts: DateTime<Utc>,
+    pub severity: Severity,
+    pub description: String,
+    pub action: Option<String>,
+    pub resolution: Option<String>,
+    pub status: IncidentStatus,
+}
+
+/// The incidents of a log, each in its last state: a later `incident` with
+/// the same `id` replaces an earlier one but keeps the time it began.
+pub fn incidents(events: &[EventRecord]) -> Vec<IncidentState> {
+    let mut out: Vec<(Option<&str>, IncidentState)> = Vec::new();
+    for e in events {
+        if let Event::Incident {
+            id,
+            severity,
+            description,
+            action,
+            resolution,
+            status,
+        } = &e.event
+        {
+            let state = IncidentState {
+                first_ts: e.ts,
+                severity: *severity,
+                description: description.clone(),
+                action: action.clone(),
+                resolution: resolution.clone(),
+                status: *status,
+            };
+            let earlier = id
+                .as_deref()
+                .and_then(|id| out.iter_mut().find(|(i, _)| *i == Some(id)));
+            match earlier {
+                Some((_, prev)) => {
+                    *prev = IncidentState {
+                        first_ts: prev.first_ts,
+                        ..state
+                    }
+                }
+                None => out.push((id.as_deref(), state)),
+            }
+        }
+    }
+    out.into_iter().map(|(_, s)| s).collect()
 }

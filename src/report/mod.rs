@@ -1,19 +1,25 @@
 //! Rendering: the report's data in, strings out. Nothing here reads or writes
 //! files; the writer in [`crate::build`] does.
 
+pub mod charts;
 pub mod labels;
 pub mod summary;
 pub mod view;
 
 pub use labels::Lang;
 pub use summary::{ReportData, assemble};
-pub use view::{ReportView, build_view};
+pub use view::{Markup, ReportView, build_view, build_view_for};
 
 use minijinja::{Environment, UndefinedBehavior};
 
 /// The templates, embedded so that the binary needs no files beside it.
-pub const TEMPLATES: &[(&str, &str)] =
-    &[("report.md", include_str!("../../templates/report.md.j2"))];
+pub const TEMPLATES: &[(&str, &str)] = &[
+    ("report.md", include_str!("../../templates/report.md.j2")),
+    (
+        "report.html",
+        include_str!("../../templates/report.html.j2"),
+    ),
+];
 
 /// GitHub's heading anchor: lower case, punctuation dropped, spaces to dashes.
 /// Thai letters and their vowel and tone marks are kept, as GitHub keeps them.
@@ -91,6 +97,27 @@ pub fn render_markdown(view: &ReportView) -> Result<String, minijinja::Error> {
     let env = environment();
     let tmpl = env.get_template("report.md")?;
     tmpl.render(md_cell_safe(view)?)
+}
+
+/// `report.html`: one self-contained page. Every value of the view is
+/// HTML-escaped by the template environment; only the charts' SVG, from our
+/// own renderer, goes in as is (`svg[file]` in the template).
+pub fn render_html(
+    view: &ReportView,
+    charts: &[charts::Chart],
+) -> Result<String, minijinja::Error> {
+    let env = environment();
+    let tmpl = env.get_template("report.html")?;
+    let svg = minijinja::Value::from_pairs(charts.iter().map(|c| {
+        (
+            c.file.clone(),
+            minijinja::Value::from_safe_string(c.svg.clone()),
+        )
+    }));
+    tmpl.render(minijinja::context! {
+        svg => svg,
+        ..minijinja::Value::from(minijinja::value::Serde(view))
+    })
 }
 
 /// `summary.json`: the report's data, pretty-printed.

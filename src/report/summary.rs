@@ -63,6 +63,11 @@ pub struct MetricRow {
     pub baseline: Option<Summary>,
     pub during: Option<Summary>,
     pub post: Option<Summary>,
+    /// Baseline against during and post: Mann-Whitney U, Hodges-Lehmann
+    /// shift, effect size (report section 3.6). Absent in summaries written
+    /// before it existed.
+    #[serde(default)]
+    pub significance: Option<crate::significance::MetricSignificance>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -222,12 +227,40 @@ pub fn assemble(
     thresholds: ThresholdsUsed,
 ) -> ReportData {
     let th = &thresholds.values;
+    let significance: Vec<crate::significance::MetricSignificance> = analysis
+        .metrics
+        .iter()
+        .zip(verdicts)
+        .map(|(a, v)| {
+            crate::significance::compare_metric(
+                run,
+                a,
+                &analysis.windows,
+                v,
+                th.for_metric(a.metric),
+            )
+        })
+        .collect();
+    // A significant worsening blocks only where the thresholds say so.
+    let mut decision = decision.clone();
+    crate::rules::apply_significance(
+        &mut decision,
+        &analysis
+            .metrics
+            .iter()
+            .map(|a| a.metric)
+            .zip(&significance)
+            .collect::<Vec<_>>(),
+        th,
+    );
+    let decision = &decision;
     let mut counts = Counts::default();
     let metrics: Vec<MetricRow> = analysis
         .metrics
         .iter()
         .zip(verdicts)
-        .map(|(a, v)| {
+        .zip(significance)
+        .map(|((a, v), sig)| {
             let t = th.for_metric(a.metric);
             let c = match a.metric.category() {
                 Category::System => &mut counts.system,
@@ -252,31 +285,22 @@ pub fn assemble(
                 baseline: a.baseline,
                 during: a.during,
                 post: a.post,
+                significance: Some(sig),
             }
         })
         .collect();
 
-    let mut incidents: Vec<IncidentRow> = run
-        .events
-        .iter()
-        .filter_map(|e| match &e.event {
-            Event::Incident {
-                severity,
-                description,
-                action,
-                resolution,
-                status,
-            } => Some(IncidentRow {
-                time: unix(&e.ts),
-                severity: *severity,
-                description: description.clone(),
-                action: action.clone(),
-                resolution: resolution.clone(),
-                resolved: *status == crate::model::IncidentStatus::Resolved,
-                origin: IncidentOrigin::Recorded,
-                metric: None,
-            }),
-            _ => None,
+    let mut incidents: Vec<IncidentRow> = crate::model::incidents(&run.events)
+        .into_iter()
+        .map(|i| IncidentRow {
+            time: unix(&i.first_ts),
+            severity: i.severity,
+            description: i.description,
+            action: i.action,
+            resolution: i.resolution,
+            resolved: i.status == crate::model::IncidentStatus::Resolved,
+            origin: IncidentOrigin::Recorded,
+            metric: None,
         })
         .collect();
     for (v, a) in verdicts.iter().zip(&analysis.metrics) {

@@ -63,6 +63,8 @@ pub struct ReportView {
     pub warnings: Vec<String>,
     /// Filled by the writer when charts are drawn: (title, relative path, text alternative).
     pub charts: Vec<ChartRef>,
+    /// Section 3.6: each window against the baseline, by rank statistics.
+    pub significance: SignificanceView,
 }
 
 #[derive(Debug, Serialize, Clone)]
@@ -70,6 +72,20 @@ pub struct ChartRef {
     pub title: String,
     pub file: String,
     pub alt: String,
+    /// `status_grid`, `timeline`, `kill_switch` or `metric`: where the HTML
+    /// report places the chart.
+    pub kind: &'static str,
+    /// HTML anchor of the chart's figure, e.g. `chart-cpu_usage_pct`.
+    pub id: String,
+}
+
+/// The markup a view is printed in: only the "not recorded" placeholders differ
+/// (Markdown italics in `report.md`, plain text in `report.html`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Markup {
+    #[default]
+    Markdown,
+    Html,
 }
 
 #[derive(Debug, Serialize)]
@@ -325,6 +341,9 @@ pub struct LinkRow {
     pub name: String,
     pub url: String,
     pub notes: String,
+    /// The URL when it may be a link (http or https only); `report.html` prints
+    /// anything else as text.
+    pub href: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -380,6 +399,10 @@ fn parse_offset(s: &str) -> Option<FixedOffset> {
         Some((h, m)) => (h.parse::<i32>().ok()?, m.parse::<i32>().ok()?),
         None => (rest.parse::<i32>().ok()?, 0),
     };
+    // Real offsets lie within ±23:59; anything else is not an offset.
+    if !(0..=23).contains(&h) || !(0..=59).contains(&m) {
+        return None;
+    }
     FixedOffset::east_opt(sign * (h * 3600 + m * 60))
 }
 
@@ -581,10 +604,61 @@ const ACTIONS_STOP: [(&str, &str, &str, i64); 5] = [
     ("🟠 Medium", "Schedule re-run of canary", "Tech Lead", 7),
 ];
 
-/// Builds the view. `run` supplies the record (log lines, checks, people's
-/// input); `data` the judgement.
+/// The display offset of the manifest, in seconds east of UTC (UTC when the
+/// offset cannot be read, as the report's times are).
+pub fn display_offset_s(m: &Manifest) -> i32 {
+    parse_offset(&m.display_timezone).map_or(0, |tz| tz.local_minus_utc())
+}
+
+/// The view's entry for a drawn chart. Its alt text is the chart's own text
+/// alternative, with brackets made round so that Markdown's `![alt](file)`
+/// holds whatever a label contains.
+pub fn chart_ref(chart: &super::charts::Chart) -> ChartRef {
+    let alt = chart
+        .alt
+        .chars()
+        .map(|c| match c {
+            '[' => '(',
+            ']' => ')',
+            c if c.is_control() => ' ',
+            c => c,
+        })
+        .collect();
+    ChartRef {
+        title: chart.title.clone(),
+        file: chart.file.clone(),
+        alt,
+        kind: chart.kind.key(),
+        id: format!("chart-{}", chart.kind.stem()),
+    }
+}
+
+/// Only a plain web address becomes a link in the HTML report.
+fn web_href(url: &str) -> Option<String> {
+    let u = url.trim();
+    let lower = u.to_ascii_lowercase();
+    ((lower.starts_with("https://") || lower.starts_with("http://"))
+        && !u.chars().any(|c| c.is_whitespace() || c.is_control()))
+    .then(|| u.to_string())
+}
+
+/// Builds the view for `report.md`. `run` supplies the record (log lines,
+/// checks, people's input); `data` the judgement.
 pub fn build_view(run: &RunData, data: &ReportData, lang: Lang) -> ReportView {
-    let l = labels(lang);
+    build_view_for(run, data, lang, Markup::Markdown)
+}
+
+/// Builds the view for the given markup.
+pub fn build_view_for(run: &RunData, data: &ReportData, lang: Lang, markup: Markup) -> ReportView {
+    let mut l = labels(lang);
+    if markup == Markup::Html {
+        // `_(not recorded)_` is Markdown italics; HTML styles it itself.
+        for key in ["missing", "none_recorded"] {
+            if let Some(v) = l.get_mut(key) {
+                *v = v.trim_matches('_');
+            }
+        }
+    }
     let missing = l["missing"].to_string();
     let m = &run.manifest;
     let tz = parse_offset(&m.display_timezone)
@@ -1199,6 +1273,7 @@ pub fn build_view(run: &RunData, data: &ReportData, lang: Lang) -> ReportView {
                 name: x.name.clone(),
                 url: x.url.clone(),
                 notes: x.notes.clone().unwrap_or_default(),
+                href: web_href(&x.url),
             })
             .collect()
     };
@@ -1279,6 +1354,7 @@ pub fn build_view(run: &RunData, data: &ReportData, lang: Lang) -> ReportView {
         thresholds_sha256: data.thresholds.sha256.clone(),
         warnings: data.warnings.clone(),
         charts: Vec::new(),
+        significance: significance_view(data, lang),
     }
 }
 
@@ -1737,6 +1813,134 @@ pub fn breach_rows(data: &ReportData) -> usize {
         .count()
 }
 
+/// Section 3.6, Statistical comparison.
+#[derive(Debug, Serialize, Clone)]
+pub struct SignificanceView {
+    /// How the comparison is made, one paragraph.
+    pub method: String,
+    /// One row per metric and window that could be tested.
+    pub rows: Vec<SignificanceRow>,
+    /// Significant worsenings the bounds did not flag.
+    pub notes: Vec<String>,
+    /// Metrics not judged (too few samples, all zero, constant), one line each.
+    pub sparse: Vec<String>,
+    /// Metrics without data in the baseline or both windows.
+    pub no_data: Vec<String>,
+}
+
+#[derive(Debug, Serialize, Clone)]
+pub struct SignificanceRow {
+    pub label: String,
+    pub window: String,
+    /// `baseline n / window n`.
+    pub n: String,
+    /// Hodges-Lehmann shift with its interval.
+    pub shift: String,
+    pub p: String,
+    /// Rank-biserial r.
+    pub effect: String,
+    pub result: String,
+}
+
+/// A shift: signed, and in percentage points for a percentage.
+fn signed_with_unit(v: f64, unit: &str) -> String {
+    let n = if unit == "%" {
+        format!("{} pp", num(v))
+    } else {
+        with_unit(v, unit)
+    };
+    if v > 0.0 { format!("+{n}") } else { n }
+}
+
+/// The view of section 3.6.
+pub fn significance_view(data: &ReportData, lang: Lang) -> SignificanceView {
+    use crate::significance::{ALPHA, CONFIDENCE, MIN_EFFECT, MIN_SAMPLES, Outcome, fmt_p};
+    let method = format!(
+        "{}Baseline against each window by the two-sided Mann-Whitney U test (tie-corrected; \
+         exact for small samples without ties), over the samples the windows are summarised from \
+         (raw per-query samples for latency). Shift: Hodges-Lehmann estimate with its {:.0}% \
+         interval. Effect: rank-biserial r (+ when the window is higher). Significant: p < {} and \
+         |r| ≥ {}. Windows with fewer than {} samples, or only zeros, are not judged.",
+        if lang == Lang::Th {
+            "(เปรียบเทียบเชิงสถิติ ไม่ใช่เกณฑ์ตัดสิน เว้นแต่ไฟล์ thresholds กำหนด significance_blocks) "
+        } else {
+            "(Statistics, not a judgement unless the thresholds file sets significance_blocks.) "
+        },
+        CONFIDENCE * 100.0,
+        ALPHA,
+        MIN_EFFECT,
+        MIN_SAMPLES
+    );
+    let mut view = SignificanceView {
+        method,
+        rows: Vec::new(),
+        notes: Vec::new(),
+        sparse: Vec::new(),
+        no_data: Vec::new(),
+    };
+    for m in &data.metrics {
+        let Some(sig) = &m.significance else {
+            continue;
+        };
+        let windows = sig.windows();
+        if windows.iter().all(|w| w.outcome == Outcome::NoData) {
+            view.no_data.push(m.label.clone());
+            continue;
+        }
+        let mut untested = Vec::new();
+        for w in windows {
+            match (&w.test, w.outcome) {
+                (Some(t), Outcome::Tested) => {
+                    let hl = &t.hodges_lehmann;
+                    let result = if w.worsening && sig.blocks {
+                        "⛔ significantly worse (blocks)".to_string()
+                    } else if w.worsening {
+                        "⚠️ significantly worse".to_string()
+                    } else if w.significant {
+                        format!(
+                            "significantly {}",
+                            if t.rank_biserial > 0.0 {
+                                "higher"
+                            } else {
+                                "lower"
+                            }
+                        )
+                    } else {
+                        "no significant shift".to_string()
+                    };
+                    view.rows.push(SignificanceRow {
+                        label: m.label.clone(),
+                        window: w.window.key().to_string(),
+                        n: format!("{} / {}", w.n_baseline, w.n_window),
+                        shift: format!(
+                            "{} [{}, {}]",
+                            signed_with_unit(hl.shift, &m.unit),
+                            signed_with_unit(hl.ci_low, &m.unit),
+                            signed_with_unit(hl.ci_high, &m.unit)
+                        ),
+                        p: fmt_p(t.p_value),
+                        effect: format!("{:+.2}", t.rank_biserial),
+                        result,
+                    });
+                    if let Some(n) = &w.note {
+                        view.notes.push(n.clone());
+                    }
+                }
+                _ => untested.push(format!(
+                    "{}: {}",
+                    w.window.key(),
+                    w.reason.as_deref().unwrap_or("not tested")
+                )),
+            }
+        }
+        if !untested.is_empty() {
+            view.sparse
+                .push(format!("{} ({})", m.label, untested.join("; ")));
+        }
+    }
+    view
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1751,6 +1955,8 @@ mod tests {
         );
         assert_eq!(parse_offset("Z").unwrap().local_minus_utc(), 0);
         assert!(parse_offset("Asia/Bangkok").is_none());
+        assert!(parse_offset("+99999999:00").is_none());
+        assert!(parse_offset("+07:75").is_none());
         assert_eq!(tz_label(parse_offset("+07:00").unwrap()), "UTC+7");
     }
 

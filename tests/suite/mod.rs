@@ -1,4 +1,14 @@
+mod batch;
+mod browser;
 mod cli;
+mod compare;
+mod corpus;
+mod html;
+mod init;
+mod junit;
+mod properties;
 mod samples;
+mod significance;
 mod snapshots;
 mod stats_reference;
+mod validate;

@@ -5,7 +5,7 @@ mod precheck;
 mod rollback;
 mod verify;
 
-use super::args::Config;
+use super::args::{Config, LatencySource};
 use super::breach::{Breach, Detector, Level, fmt_num, statistic};
 use super::db::{self, Flavour, ServerInfo};
 use super::ident::Ident;
@@ -851,6 +851,7 @@ impl Runner {
         match &stop {
             Stop::Switch { .. } => {
                 self.rec.event(Event::Incident {
+                    id: None,
                     severity: Severity::Warning,
                     description: format!("{reason} before the DDL"),
                     action: Some("canary aborted before the DDL".into()),
@@ -861,6 +862,7 @@ impl Runner {
             Stop::ServerLost(_) => {
                 self.server_lost = true;
                 self.rec.event(Event::Incident {
+                    id: None,
                     severity: Severity::Critical,
                     description: reason.clone(),
                     action: Some("canary aborted before the DDL".into()),
@@ -980,6 +982,7 @@ impl Runner {
             None => "the index state could not be checked",
         };
         self.rec.event(Event::Incident {
+            id: None,
             severity: Severity::Warning,
             description: format!("ADD INDEX failed; {state}"),
             action: Some("canary stopped; after-metrics still collected".into()),

@@ -245,6 +245,14 @@ impl Runner {
             .log("INFO", "no session waiting for the table's metadata lock")?;
 
         match db::find_histogram(&mut conn, info.flavour) {
+            Ok(h) if self.cfg.latency_source == LatencySource::Probe => self.rec.log(
+                "INFO",
+                format!(
+                    "query latency from the probe query (--latency-source probe); \
+                     the server's {} is not sampled",
+                    h.name()
+                ),
+            )?,
             Ok(h) => {
                 self.histogram = Some(h);
                 self.rec.log(

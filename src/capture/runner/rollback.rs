@@ -4,6 +4,10 @@
 
 use super::*;
 
+/// Id of the incident that triggers an automatic rollback, so that the
+/// rollback's outcome can update it in the append-only log.
+pub(super) const TRIGGER_INCIDENT: &str = "rollback-trigger";
+
 impl Runner {
     /// SHOW INDEX on a fresh connection; `None` when the server cannot be asked.
     pub(super) fn index_exists(&mut self) -> Result<Option<bool>> {
@@ -84,6 +88,7 @@ impl Runner {
                 "none: automatic rollback is off (--no-auto-rollback)"
             };
             self.rec.event(Event::Incident {
+                id: Some(TRIGGER_INCIDENT.into()),
                 severity: Severity::Critical,
                 description: reason.clone(),
                 action: Some(action.into()),
@@ -277,10 +282,15 @@ impl Runner {
                 passed: true,
             })?;
             if trigger == RollbackTrigger::Automatic {
-                self.rec.log(
-                    "INFO",
-                    "the incident that triggered the rollback is resolved by it",
-                )?;
+                // The same incident, now resolved by the rollback.
+                self.rec.event(Event::Incident {
+                    id: Some(TRIGGER_INCIDENT.into()),
+                    severity: Severity::Critical,
+                    description: reason.clone(),
+                    action: Some("automatic rollback".into()),
+                    resolution: Some("rolled back: the index is verified absent".into()),
+                    status: IncidentStatus::Resolved,
+                })?;
             }
         } else if present.is_some() {
             self.rec.event(Event::PostRollbackCheck {
@@ -390,6 +400,7 @@ impl Runner {
         self.server_lost = true;
         let reason = format!("lost the server: {e}");
         self.rec.event(Event::Incident {
+            id: Some(TRIGGER_INCIDENT.into()),
             severity: Severity::Critical,
             description: reason.clone(),
             action: Some(if self.rolled_back {

@@ -130,6 +130,7 @@ impl Runner {
     pub(super) fn verification_failed(&mut self, why: String) -> Result<()> {
         if self.index_present == Some(false) {
             self.rec.event(Event::Incident {
+                id: None,
                 severity: Severity::Critical,
                 description: why.clone(),
                 action: Some("canary stopped: nothing to roll back".into()),
@@ -140,6 +141,7 @@ impl Runner {
             return Ok(());
         }
         self.rec.event(Event::Incident {
+            id: Some(super::rollback::TRIGGER_INCIDENT.into()),
             severity: Severity::Critical,
             description: why.clone(),
             action: Some(if self.cfg.auto_rollback {

@@ -1,0 +1,819 @@
+//! The fast path of long CSV reading: the file is read in blocks of whole
+//! lines, blocks are parsed on every core, and their samples are appended in
+//! file order. No allocation per row: fields are byte slices of the block,
+//! numbers and timestamps are parsed from bytes.
+//!
+//! It takes the lines as the csv crate would, as long as there is no quote
+//! character: a block with a `"` anywhere (where a quoted field could hold a
+//! line feed, so that lines are no longer records) hands the rest of the file,
+//! from that block's first byte, to the csv crate ([`Fast::Rest`]). Every
+//! block before it was quote-free, so that byte starts a record.
+
+use super::FileSamples;
+use super::long_csv::{Columns, Fault, find_columns, parse_metric};
+use super::progress::Progress;
+use super::util::{UTF8_BOM, is_latency_key, is_plausible, parse_timestamp, parse_value, quote};
+use crate::model::{InputMetric, Sample};
+use memchr::{memchr, memchr_iter, memrchr};
+use std::collections::VecDeque;
+use std::io::Read;
+use std::sync::mpsc;
+
+/// Bytes per block (more when a line is longer): large enough that per-block
+/// costs vanish, small enough that a few in flight per thread cost nothing.
+pub(super) const BLOCK: usize = 1 << 20;
+
+/// At most this many threads parse.
+const MAX_THREADS: usize = 8;
+
+/// How the fast path ended.
+pub(super) enum Fast {
+    /// The whole file was read.
+    Done(FileSamples),
+    /// The csv crate must read on from byte `from` (counted from where the
+    /// input stood); `header` is `None` when it must read the header too.
+    Rest {
+        from: u64,
+        header: Option<(Columns, usize)>,
+        samples: FileSamples,
+    },
+}
+
+/// Reads `input` to its end, or up to the first block with a quote, in
+/// blocks of `size` bytes ([`BLOCK`]; tests use tiny ones).
+pub(super) fn scan<R: Read>(input: R, progress: &mut Progress, size: usize) -> Result<Fast, Fault> {
+    let mut blocks = Blocks {
+        input,
+        size: size.max(16),
+        carry: Vec::new(),
+        eof: false,
+        offset: 0,
+    };
+    let Some((_, first)) = blocks.next(Vec::new()).map_err(Fault::Io)? else {
+        return Err(empty_file());
+    };
+    progress.advance(first.len() as u64);
+
+    // The header: the first line that is not blank.
+    let mut pos = if first.starts_with(UTF8_BOM) {
+        UTF8_BOM.len()
+    } else {
+        0
+    };
+    let mut line = 1u64;
+    let header = loop {
+        if pos >= first.len() {
+            // Only blank lines in the first block: this is the whole file,
+            // or a header line longer than a block (left to the csv crate).
+            if blocks.eof {
+                return Err(empty_file());
+            }
+            return Ok(rest_of_all());
+        }
+        let end = memchr(b'\n', &first[pos..]).map_or(first.len(), |i| pos + i);
+        let text = &first[pos..end];
+        pos = (end + 1).min(first.len());
+        if !text.trim_ascii().is_empty() {
+            break text;
+        }
+        line += 1;
+    };
+    if memchr(b'"', header).is_some() {
+        return Ok(rest_of_all());
+    }
+    let fields: Vec<&[u8]> = header.split(|&b| b == b',').collect();
+    let columns = find_columns(&fields).map_err(|m| Fault::Line {
+        line: Some(line),
+        field: None,
+        message: m,
+    })?;
+    let width = fields.len();
+    line += 1;
+
+    let mut out = Reader {
+        samples: FileSamples::default(),
+        columns,
+        width,
+        line,
+    };
+    // The first block's data rows, here.
+    let data_offset = pos as u64;
+    let parsed = parse_block(&first[pos..], &columns, width, &mut Spare::new());
+    if let Some(rest) = out.take(data_offset, parsed, &mut Spare::new())? {
+        return Ok(rest);
+    }
+    if !blocks.eof {
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .clamp(1, MAX_THREADS);
+        let rest = if threads == 1 {
+            read_sequentially(&mut blocks, &mut out, progress, first)?
+        } else {
+            read_in_parallel(&mut blocks, &mut out, progress, first, threads)?
+        };
+        if let Some(rest) = rest {
+            return Ok(rest);
+        }
+    }
+    let mut samples = out.samples;
+    if samples.rows == 0 {
+        samples.notes.push("no data rows (header only)".to_owned());
+    }
+    Ok(Fast::Done(samples))
+}
+
+fn empty_file() -> Fault {
+    Fault::Line {
+        line: None,
+        field: None,
+        message: "empty file: expected a header row naming the columns timestamp, metric, value"
+            .to_owned(),
+    }
+}
+
+fn rest_of_all() -> Fast {
+    Fast::Rest {
+        from: 0,
+        header: None,
+        samples: FileSamples::default(),
+    }
+}
+
+/// Whole lines of the input, a block at a time.
+struct Blocks<R> {
+    input: R,
+    /// Bytes to read for a block.
+    size: usize,
+    /// The start of a line that the previous block cut.
+    carry: Vec<u8>,
+    eof: bool,
+    /// Where the next block starts, in bytes from the input's start.
+    offset: u64,
+}
+
+impl<R: Read> Blocks<R> {
+    /// The next block (its offset and bytes, in `buf`, reused): whole lines,
+    /// the last one without its line feed only at the end of the input.
+    fn next(&mut self, mut buf: Vec<u8>) -> std::io::Result<Option<(u64, Vec<u8>)>> {
+        buf.clear();
+        buf.append(&mut self.carry);
+        let mut scanned = 0;
+        loop {
+            if !self.eof {
+                let want = (self.size.max(buf.len() + self.size / 2) - buf.len()) as u64;
+                buf.reserve(want as usize);
+                let got = self.input.by_ref().take(want).read_to_end(&mut buf)?;
+                self.eof = (got as u64) < want;
+            }
+            if self.eof {
+                break;
+            }
+            match memrchr(b'\n', &buf[scanned..]) {
+                Some(i) => {
+                    self.carry.extend_from_slice(&buf[scanned + i + 1..]);
+                    buf.truncate(scanned + i + 1);
+                    break;
+                }
+                // A line longer than the block so far: read more.
+                None => scanned = buf.len(),
+            }
+        }
+        if buf.is_empty() {
+            return Ok(None);
+        }
+        let offset = self.offset;
+        self.offset += buf.len() as u64;
+        Ok(Some((offset, buf)))
+    }
+}
+
+/// What parsing one block found.
+enum Parsed {
+    Rows {
+        /// Samples by metric, in block order.
+        series: Vec<(InputMetric, Vec<Sample>)>,
+        rows: u64,
+        /// Line feeds in the block.
+        lines: u64,
+    },
+    /// A quote character somewhere: left to the csv crate.
+    Quote,
+    /// The first faulty row, at `line` lines after the block's first.
+    Fault {
+        line: u64,
+        field: Option<&'static str>,
+        message: String,
+    },
+}
+
+/// The samples so far, and where the next block starts.
+struct Reader {
+    samples: FileSamples,
+    columns: Columns,
+    width: usize,
+    /// The 1-based line number of the next block's first line.
+    line: u64,
+}
+
+impl Reader {
+    /// Takes the next block's outcome (the block started `offset` bytes into
+    /// the input): `Some` when the csv crate must go on from there.
+    fn take(
+        &mut self,
+        offset: u64,
+        parsed: Parsed,
+        spare: &mut Spare,
+    ) -> Result<Option<Fast>, Fault> {
+        match parsed {
+            Parsed::Rows {
+                series,
+                rows,
+                lines,
+            } => {
+                for (metric, mut chunk) in series {
+                    let all = self.samples.series.entry(metric).or_default();
+                    if all.is_empty() {
+                        std::mem::swap(all, &mut chunk);
+                    } else {
+                        all.extend_from_slice(&chunk);
+                    }
+                    chunk.clear();
+                    spare.push(chunk);
+                }
+                self.samples.rows += rows;
+                self.line += lines;
+                Ok(None)
+            }
+            Parsed::Quote => Ok(Some(Fast::Rest {
+                from: offset,
+                header: Some((self.columns, self.width)),
+                samples: std::mem::take(&mut self.samples),
+            })),
+            Parsed::Fault {
+                line,
+                field,
+                message,
+            } => Err(Fault::Line {
+                line: Some(self.line + line),
+                field,
+                message,
+            }),
+        }
+    }
+}
+
+fn read_sequentially<R: Read>(
+    blocks: &mut Blocks<R>,
+    out: &mut Reader,
+    progress: &mut Progress,
+    mut buf: Vec<u8>,
+) -> Result<Option<Fast>, Fault> {
+    let mut spare = Spare::new();
+    while let Some((offset, block)) = blocks.next(buf).map_err(Fault::Io)? {
+        progress.advance(block.len() as u64);
+        let parsed = parse_block(&block, &out.columns, out.width, &mut spare);
+        if let Some(rest) = out.take(offset, parsed, &mut spare)? {
+            return Ok(Some(rest));
+        }
+        buf = block;
+    }
+    Ok(None)
+}
+
+/// Blocks go round-robin to `threads` workers; their outcomes are taken in
+/// block order (each worker answers in the order it was given), with at most
+/// two blocks per worker in flight. This thread reads and appends.
+fn read_in_parallel<R: Read>(
+    blocks: &mut Blocks<R>,
+    out: &mut Reader,
+    progress: &mut Progress,
+    buf: Vec<u8>,
+    threads: usize,
+) -> Result<Option<Fast>, Fault> {
+    let (columns, width) = (out.columns, out.width);
+    std::thread::scope(|scope| {
+        let mut jobs = Vec::with_capacity(threads);
+        let mut results = Vec::with_capacity(threads);
+        for _ in 0..threads {
+            let (job_tx, job_rx) = mpsc::sync_channel::<(Vec<u8>, Spare)>(2);
+            let (result_tx, result_rx) = mpsc::channel::<(Parsed, Vec<u8>)>();
+            scope.spawn(move || {
+                for (block, mut spare) in job_rx {
+                    let parsed = parse_block(&block, &columns, width, &mut spare);
+                    if result_tx.send((parsed, block)).is_err() {
+                        break;
+                    }
+                }
+            });
+            jobs.push(job_tx);
+            results.push(result_rx);
+        }
+        // Offsets of the blocks in flight, oldest first; block k went to worker k % threads.
+        let mut in_flight: VecDeque<u64> = VecDeque::new();
+        let mut sent = 0usize;
+        let mut taken = 0usize;
+        let mut spare: Vec<Vec<u8>> = vec![buf];
+        // Emptied sample vectors go back to the workers: no page is faulted twice.
+        let mut spare_samples: Spare = Vec::new();
+        let mut input_done = false;
+        loop {
+            while !input_done && in_flight.len() < 2 * threads {
+                let buf = spare.pop().unwrap_or_default();
+                match blocks.next(buf).map_err(Fault::Io)? {
+                    Some((offset, block)) => {
+                        progress.advance(block.len() as u64);
+                        let samples =
+                            spare_samples.split_off(spare_samples.len().saturating_sub(4));
+                        if jobs[sent % threads].send((block, samples)).is_err() {
+                            return Err(worker_died());
+                        }
+                        in_flight.push_back(offset);
+                        sent += 1;
+                    }
+                    None => input_done = true,
+                }
+            }
+            let Some(offset) = in_flight.pop_front() else {
+                return Ok(None);
+            };
+            let Ok((parsed, block)) = results[taken % threads].recv() else {
+                return Err(worker_died());
+            };
+            taken += 1;
+            spare.push(block);
+            if let Some(rest) = out.take(offset, parsed, &mut spare_samples)? {
+                return Ok(Some(rest));
+            }
+        }
+    })
+}
+
+fn worker_died() -> Fault {
+    Fault::Io(std::io::Error::other("a CSV parsing thread stopped"))
+}
+
+/// The metrics met in a block, with their samples.
+struct Found {
+    key: &'static [u8],
+    metric: InputMetric,
+    latency: bool,
+    samples: Vec<Sample>,
+}
+
+/// Empty sample vectors to fill.
+type Spare = Vec<Vec<Sample>>;
+
+/// What a column holds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Timestamp,
+    Metric,
+    Value,
+    Other,
+}
+
+/// A block being parsed.
+struct Block<'a> {
+    bytes: &'a [u8],
+    roles: Vec<Role>,
+    found: Vec<Found>,
+    /// Index in `found` of the last metric met.
+    last: usize,
+    rows: u64,
+    /// Lines done.
+    line: u64,
+    spare: &'a mut Spare,
+}
+
+/// Parses a block of whole lines (blank ones skipped): rows as the csv crate
+/// gives them when no field is quoted. Sample vectors come from `spare` first.
+///
+/// Each line first takes the fast lane ([`Block::fast_line`]), which reads
+/// the fields in place and only accepts the plain shape; any other line
+/// (blank, padded, CRLF, RFC 3339 times, a new metric, an error) is split
+/// into fields and parsed as such ([`Block::line`]).
+fn parse_block(bytes: &[u8], columns: &Columns, width: usize, spare: &mut Spare) -> Parsed {
+    if memchr(b'"', bytes).is_some() {
+        return Parsed::Quote;
+    }
+    let roles = (0..width)
+        .map(|i| match i {
+            _ if i == columns.timestamp => Role::Timestamp,
+            _ if i == columns.metric => Role::Metric,
+            _ if i == columns.value => Role::Value,
+            _ => Role::Other,
+        })
+        .collect();
+    let mut block = Block {
+        bytes,
+        roles,
+        found: Vec::new(),
+        last: 0,
+        rows: 0,
+        line: 0,
+        spare,
+    };
+    let mut at = 0;
+    while at < bytes.len() {
+        at = match block.fast_line(at) {
+            Some(next) => next,
+            None => {
+                let end = memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |i| at + i);
+                if let Err((field, message)) = block.line(&bytes[at..end], columns) {
+                    return Parsed::Fault {
+                        line: block.line,
+                        field,
+                        message,
+                    };
+                }
+                end + 1
+            }
+        };
+    }
+    Parsed::Rows {
+        series: block
+            .found
+            .into_iter()
+            .map(|f| (f.metric, f.samples))
+            .collect(),
+        rows: block.rows,
+        lines: block.line,
+    }
+}
+
+impl Block<'_> {
+    /// The plain row at `at`: every field followed at once by a comma, the
+    /// last by a line feed (or CRLF, or the block's end); times and values
+    /// plain decimals, the time plausible, the metric one met before, a
+    /// latency not negative. Takes it and returns where the next line starts;
+    /// `None` (nothing taken) for any other line.
+    #[inline]
+    fn fast_line(&mut self, at: usize) -> Option<usize> {
+        let bytes = self.bytes;
+        let mut pos = at;
+        let mut t = 0.0;
+        let mut v = 0.0;
+        let mut metric = self.last;
+        for (column, &role) in self.roles.iter().enumerate() {
+            if column > 0 {
+                if bytes.get(pos) != Some(&b',') {
+                    return None;
+                }
+                pos += 1;
+            }
+            pos = match role {
+                Role::Timestamp => {
+                    let (value, end) = decimal_at(bytes, pos)?;
+                    t = value;
+                    end
+                }
+                Role::Value => {
+                    let (negative, from) = match bytes.get(pos) {
+                        Some(b'-') => (true, pos + 1),
+                        _ => (false, pos),
+                    };
+                    let (value, end) = decimal_at(bytes, from)?;
+                    v = if negative { -value } else { value };
+                    end
+                }
+                Role::Metric => {
+                    let is_at = |f: &Found| {
+                        bytes
+                            .get(pos..pos + f.key.len())
+                            .is_some_and(|name| same_name(name, f.key))
+                            && matches!(
+                                bytes.get(pos + f.key.len()),
+                                Some(b',' | b'\n' | b'\r') | None
+                            )
+                    };
+                    if !self.found.get(metric).is_some_and(is_at) {
+                        metric = self.found.iter().position(is_at)?;
+                    }
+                    pos + self.found[metric].key.len()
+                }
+                Role::Other => {
+                    memchr::memchr2(b',', b'\n', &bytes[pos..]).map_or(bytes.len(), |i| pos + i)
+                }
+            };
+        }
+        let next = match bytes.get(pos..) {
+            Some([]) => pos,
+            Some([b'\n', ..]) => pos + 1,
+            Some([b'\r', b'\n', ..]) => pos + 2,
+            _ => return None,
+        };
+        let into = &mut self.found[metric];
+        if (into.latency && v < 0.0) || !is_plausible(t) {
+            return None;
+        }
+        into.samples.push(Sample { t, v });
+        self.last = metric;
+        self.rows += 1;
+        self.line += 1;
+        Some(next)
+    }
+
+    /// Any line (without its line feed), split into fields and parsed as the
+    /// csv crate's records are: a blank line is skipped; the first fault is
+    /// returned with its field.
+    fn line(
+        &mut self,
+        text: &[u8],
+        columns: &Columns,
+    ) -> Result<(), (Option<&'static str>, String)> {
+        let width = self.roles.len();
+        // Split into fields, keeping the three that matter.
+        let mut picked: [&[u8]; 3] = [&[]; 3];
+        let mut count = 0usize;
+        let mut field_start = 0usize;
+        for comma in memchr_iter(b',', text).chain(std::iter::once(text.len())) {
+            let field = &text[field_start..comma];
+            if count == columns.timestamp {
+                picked[0] = field;
+            } else if count == columns.metric {
+                picked[1] = field;
+            } else if count == columns.value {
+                picked[2] = field;
+            }
+            count += 1;
+            field_start = comma + 1;
+        }
+        if count == 1 && text.trim_ascii().is_empty() {
+            self.line += 1;
+            return Ok(());
+        }
+        if count != width {
+            return Err((
+                None,
+                format!("{count} columns where the header has {width}"),
+            ));
+        }
+        let [t_field, m_field, v_field] = picked.map(<[u8]>::trim_ascii);
+
+        let t = parse_timestamp(t_field).map_err(|m| (Some("timestamp"), m))?;
+        match self.found.iter().position(|f| f.key == m_field) {
+            Some(i) => self.last = i,
+            None => {
+                let metric = parse_metric(m_field).map_err(|m| (Some("metric"), m))?;
+                let capacity = self.bytes.len() / 64;
+                self.found.push(Found {
+                    key: metric.key().as_bytes(),
+                    metric,
+                    latency: is_latency_key(metric.key()),
+                    samples: self
+                        .spare
+                        .pop()
+                        .unwrap_or_else(|| Vec::with_capacity(capacity)),
+                });
+                self.last = self.found.len() - 1;
+            }
+        }
+        let v = parse_value(v_field).map_err(|m| (Some("value"), m))?;
+        let into = &mut self.found[self.last];
+        if into.latency && v < 0.0 {
+            let message = format!(
+                "negative latency `{}` for `{}`",
+                quote(v_field),
+                into.metric.key()
+            );
+            return Err((Some("value"), message));
+        }
+        into.samples.push(Sample { t, v });
+        self.rows += 1;
+        self.line += 1;
+        Ok(())
+    }
+}
+
+/// `a == b` for two metric names of the same length, eight bytes at a time
+/// (a slice comparison calls `memcmp`, slow for so few bytes).
+#[inline]
+fn same_name(a: &[u8], b: &[u8]) -> bool {
+    let word = |s: &[u8], at: usize| {
+        s.get(at..at + 8)
+            .map(|w| u64::from_le_bytes(w.try_into().unwrap_or_default()))
+    };
+    let n = a.len();
+    if n != b.len() || n < 8 {
+        return a == b;
+    }
+    // Words at 0, 8, ... and one ending at the last byte (overlapping).
+    (0..n - 8)
+        .step_by(8)
+        .chain(std::iter::once(n - 8))
+        .all(|at| word(a, at) == word(b, at))
+}
+
+/// A plain decimal (`digits[.digits]`, no sign) starting at `at`: its value
+/// and the position of the first byte after it. The value is the nearest
+/// f64, as `str::parse` gives it: `None` unless Clinger's fast path applies
+/// (the digits as an integer up to 2⁵³, at most 22 decimals: both operands
+/// of the one division exact, so IEEE division rounds correctly).
+#[inline]
+fn decimal_at(bytes: &[u8], at: usize) -> Option<(f64, usize)> {
+    let (int, int_digits, end) = digits_at(bytes, at, 0, 0)?;
+    let (mantissa, digits, decimals, end) = if bytes.get(end) == Some(&b'.') {
+        let (m, d, frac_end) = digits_at(bytes, end + 1, int, int_digits)?;
+        (m, d, frac_end - end - 1, frac_end)
+    } else {
+        (int, int_digits, 0, end)
+    };
+    if digits == 0 || mantissa > 1 << 53 {
+        return None;
+    }
+    Some((mantissa as f64 / POWERS_OF_TEN_F64[decimals], end))
+}
+
+/// ASCII '0' in every byte.
+const ZEROS: u64 = 0x3030_3030_3030_3030;
+
+const POWERS_OF_TEN_U64: [u64; 9] = [
+    1,
+    10,
+    100,
+    1_000,
+    10_000,
+    100_000,
+    1_000_000,
+    10_000_000,
+    100_000_000,
+];
+
+/// Exactly representable powers of ten (up to 18 decimals are read).
+const POWERS_OF_TEN_F64: [f64; 19] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18,
+];
+
+/// Reads the run of ASCII digits at `at` onto `acc` (which holds `count`
+/// digits already): the new value, digit count and end. Eight bytes at a
+/// time (SWAR) where the slice has them. `None` past 18 digits in all.
+#[inline]
+fn digits_at(
+    bytes: &[u8],
+    mut at: usize,
+    mut acc: u64,
+    mut count: usize,
+) -> Option<(u64, usize, usize)> {
+    loop {
+        let Some(word) = bytes.get(at..at + 8) else {
+            // Near the end of the block: a byte at a time.
+            while let Some(&b) = bytes.get(at)
+                && b.is_ascii_digit()
+            {
+                if count == 18 {
+                    return None;
+                }
+                acc = acc * 10 + u64::from(b - b'0');
+                count += 1;
+                at += 1;
+            }
+            return Some((acc, count, at));
+        };
+        let word = u64::from_le_bytes(word.try_into().ok()?);
+        let below = word.wrapping_sub(ZEROS);
+        let above = word.wrapping_add(0x4646_4646_4646_4646);
+        // The lowest flagged byte is the first non-digit: a borrow or carry
+        // only ever spreads to higher bytes.
+        let flags = (below | above) & 0x8080_8080_8080_8080;
+        let k = (flags.trailing_zeros() / 8) as usize;
+        if count + k > 18 {
+            return None;
+        }
+        if k > 0 {
+            // The k digit values to the word's top, zeros below them.
+            let digits = if k == 8 {
+                below
+            } else {
+                below << (8 * (8 - k))
+            };
+            acc = acc * POWERS_OF_TEN_U64[k] + eight_digit_values(digits);
+            count += k;
+            at += k;
+        }
+        if k < 8 {
+            return Some((acc, count, at));
+        }
+    }
+}
+
+/// The number that eight digit values (0 to 9, one per byte, the first in
+/// the lowest byte) make, as the standard library's float parser computes it.
+#[inline]
+fn eight_digit_values(v: u64) -> u64 {
+    const MASK: u64 = 0x0000_00ff_0000_00ff;
+    const MUL1: u64 = 0x000f_4240_0000_0064;
+    const MUL2: u64 = 0x0000_2710_0000_0001;
+    let v = v.wrapping_mul(10) + (v >> 8);
+    let v1 = (v & MASK).wrapping_mul(MUL1);
+    let v2 = ((v >> 16) & MASK).wrapping_mul(MUL2);
+    u64::from((v1.wrapping_add(v2) >> 32) as u32)
+}
+
+#[cfg(test)]
+mod scratch_bench {
+    #[test]
+    #[ignore]
+    fn scratch_time_parse() {
+        let path = std::path::Path::new("bench/data/csv-5M/metrics/latency.csv");
+        for _ in 0..3 {
+            let t0 = std::time::Instant::now();
+            let file = std::fs::File::open(path).unwrap();
+            let f = super::super::parse_long_csv(path, file).unwrap();
+            let wall = t0.elapsed();
+            eprintln!("rows {} wall {:?}", f.rows, wall);
+        }
+        let bytes = std::fs::read(path).unwrap();
+        let fields: Vec<&[u8]> = bytes.split(|&b| b == b'\n' || b == b',').collect();
+        let ts: Vec<&[u8]> = fields
+            .iter()
+            .skip(3)
+            .step_by(3)
+            .copied()
+            .filter(|f| !f.is_empty())
+            .collect();
+        let vs: Vec<&[u8]> = fields.iter().skip(5).step_by(3).copied().collect();
+        let t0 = std::time::Instant::now();
+        let mut sum = 0.0;
+        for f in &vs {
+            sum += super::parse_value(f).unwrap();
+        }
+        eprintln!(
+            "parse_value over {} fields: {:?} ({sum})",
+            vs.len(),
+            t0.elapsed()
+        );
+        let t0 = std::time::Instant::now();
+        let mut sum = 0.0;
+        for f in &ts {
+            sum += super::parse_timestamp(f).unwrap();
+        }
+        eprintln!(
+            "parse_timestamp over {} fields: {:?} ({sum})",
+            ts.len(),
+            t0.elapsed()
+        );
+        for _ in 0..2 {
+            let t0 = std::time::Instant::now();
+            let mut sum = 0.0;
+            for f in &ts {
+                sum += super::decimal_at(f, 0).unwrap().0;
+            }
+            eprintln!("decimal_at ts: {:?} ({sum})", t0.elapsed());
+            let t0 = std::time::Instant::now();
+            let mut sum = 0.0;
+            for f in &vs {
+                sum += super::decimal_at(f, 0).unwrap().0;
+            }
+            eprintln!("decimal_at vs: {:?} ({sum})", t0.elapsed());
+            let t0 = std::time::Instant::now();
+            let mut sum = 0u64;
+            for f in &ts {
+                sum += super::digits_at(f, 0, 0, 0).unwrap().0;
+            }
+            eprintln!("digits_at ts: {:?} ({sum})", t0.elapsed());
+        }
+        let body = &bytes[23..];
+        let columns = super::super::long_csv::Columns {
+            timestamp: 0,
+            metric: 1,
+            value: 2,
+        };
+        for _ in 0..3 {
+            let t0 = std::time::Instant::now();
+            let mut spare = Vec::new();
+            let parsed = super::parse_block(body, &columns, 3, &mut spare);
+            let rows = match parsed {
+                super::Parsed::Rows { rows, .. } => rows,
+                _ => 0,
+            };
+            eprintln!("parse_block 1 thread: {rows} rows {:?}", t0.elapsed());
+        }
+    }
+}
+
+#[cfg(test)]
+mod scratch_bench2 {
+    #[test]
+    #[ignore]
+    fn scratch_time_pipeline() {
+        let dir = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/bench/data/csv-20M"));
+        let t0 = std::time::Instant::now();
+        let run = crate::ingest::read_run(dir).unwrap();
+        let t1 = t0.elapsed();
+        let th = crate::thresholds::Thresholds::default();
+        let a = crate::analysis::analyze(&run, &th);
+        let t2 = t0.elapsed();
+        let hwm = std::fs::read_to_string("/proc/self/status").unwrap();
+        let hwm = hwm
+            .lines()
+            .find(|l| l.starts_with("VmHWM"))
+            .unwrap()
+            .to_owned();
+        eprintln!(
+            "read_run {t1:?}, analyze {:?} ({} metrics) {hwm}",
+            t2 - t1,
+            a.metrics.len()
+        );
+    }
+}

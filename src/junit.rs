@@ -1,0 +1,319 @@
+//! Outputs for CI: a JUnit XML report (`build --junit FILE`) and the Markdown
+//! appended to GitHub's step summary (`$GITHUB_STEP_SUMMARY`). Pure.
+//!
+//! JUnit: one `<testsuite>` per run, `<testcase>`s named by rule and by
+//! metric:
+//!
+//! - a rule fails when it fails and is not disabled; a failing disabled rule
+//!   is `<skipped>`;
+//! - a metric fails when it is CRITICAL, WARNING while `warnings_block` is
+//!   set, or significantly worse while its `significance_blocks` is set; a
+//!   NO_DATA metric is `<skipped>`; a WARNING that does not block passes with
+//!   the warning in `<system-out>`.
+//!
+//! Every `<failure>` carries the reason as `message` and in its text. Text is
+//! XML-escaped and characters XML 1.0 cannot hold are replaced.
+
+use crate::classify::Status;
+use crate::report::ReportData;
+use crate::report::summary::MetricRow;
+use crate::rules::RuleResult;
+use std::fmt::Write as _;
+
+/// Escapes text for an XML attribute or element, and replaces characters
+/// that XML 1.0 does not allow (control characters but tab, LF, CR) with U+FFFD.
+pub fn xml_escape(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for ch in s.chars() {
+        match ch {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&apos;"),
+            '\t' | '\n' | '\r' => o.push(ch),
+            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => o.push('\u{FFFD}'),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+/// One test case's outcome.
+enum Outcome {
+    Pass(Option<String>),
+    Fail { kind: &'static str, message: String },
+    Skip(String),
+}
+
+struct Case {
+    name: String,
+    classname: String,
+    outcome: Outcome,
+}
+
+fn rule_case(run_id: &str, r: &RuleResult) -> Case {
+    Case {
+        name: r.rule.key().to_string(),
+        classname: format!("canary-report.{run_id}.rules"),
+        outcome: if r.passed {
+            Outcome::Pass(Some(r.detail.clone()))
+        } else if r.disabled {
+            Outcome::Skip(format!(
+                "rule disabled by the thresholds file; it failed: {}",
+                r.detail
+            ))
+        } else {
+            Outcome::Fail {
+                kind: "rule",
+                message: format!("{}: {}", r.rule.requirement(), r.detail),
+            }
+        },
+    }
+}
+
+fn fmt_opt(v: Option<f64>, unit: &str) -> String {
+    match v {
+        None => "-".into(),
+        Some(v) => {
+            let n = if v.fract() == 0.0 || v.abs() >= 100.0 {
+                format!("{v:.0}")
+            } else {
+                format!("{v:.2}")
+            };
+            match unit {
+                "count" => n,
+                "%" => format!("{n}%"),
+                u => format!("{n} {u}"),
+            }
+        }
+    }
+}
+
+fn metric_facts(m: &MetricRow) -> String {
+    let v = &m.verdict;
+    format!(
+        "{} {}: baseline {}, during {}, post {}; bounds {:?} warning {}, critical {} ({:?})",
+        m.label,
+        m.status.key(),
+        fmt_opt(v.baseline_value, &m.unit),
+        fmt_opt(v.during_value, &m.unit),
+        fmt_opt(v.post_value, &m.unit),
+        m.bound_kind,
+        m.warning.map_or("none".into(), |w| format!("{w}")),
+        m.critical.map_or("none".into(), |c| format!("{c}")),
+        m.statistic
+    )
+}
+
+fn metric_case(data: &ReportData, m: &MetricRow) -> Case {
+    let warnings_block = data.thresholds.values.rules.warnings_block;
+    let sig = m.significance.as_ref();
+    let sig_blocks = sig.is_some_and(|s| s.blocks && s.worsened());
+    let worst_breach = m
+        .verdict
+        .breaches
+        .iter()
+        .filter(|b| b.level == m.status)
+        .max_by(|a, b| a.peak.total_cmp(&b.peak))
+        .map(|b| {
+            format!(
+                "; worst {} in the {} window against the {} bound {}",
+                fmt_opt(Some(b.peak), &m.unit),
+                b.window.key(),
+                b.level.key().to_lowercase(),
+                fmt_opt(Some(b.bound), &m.unit)
+            )
+        })
+        .unwrap_or_default();
+    let facts = format!("{}{worst_breach}", metric_facts(m));
+    let outcome = match m.status {
+        Status::Critical => Outcome::Fail {
+            kind: "CRITICAL",
+            message: facts,
+        },
+        Status::Warning if warnings_block => Outcome::Fail {
+            kind: "WARNING",
+            message: format!("{facts} (warnings block under these thresholds)"),
+        },
+        Status::NoData => Outcome::Skip(
+            m.verdict
+                .no_data_reason
+                .clone()
+                .unwrap_or_else(|| "no data".into()),
+        ),
+        _ if sig_blocks => Outcome::Fail {
+            kind: "significant_worsening",
+            message: format!(
+                "{facts}; significantly worse than the baseline and significance_blocks is set: {}",
+                sig.into_iter()
+                    .flat_map(|s| s.windows())
+                    .filter(|w| w.worsening)
+                    .map(|w| {
+                        w.note
+                            .clone()
+                            .unwrap_or_else(|| format!("{} window", w.window.key()))
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+        },
+        _ => Outcome::Pass(Some(facts)),
+    };
+    Case {
+        name: m.metric.key().to_string(),
+        classname: format!("canary-report.{}.metrics.{:?}", data.run_id, m.category).to_lowercase(),
+        outcome,
+    }
+}
+
+fn suite_xml(o: &mut String, data: &ReportData) -> (usize, usize, usize) {
+    let cases: Vec<Case> = data
+        .reasons
+        .iter()
+        .map(|r| rule_case(&data.run_id, r))
+        .chain(data.metrics.iter().map(|m| metric_case(data, m)))
+        .collect();
+    let failures = cases
+        .iter()
+        .filter(|c| matches!(c.outcome, Outcome::Fail { .. }))
+        .count();
+    let skipped = cases
+        .iter()
+        .filter(|c| matches!(c.outcome, Outcome::Skip(_)))
+        .count();
+    let _ = writeln!(
+        o,
+        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\" time=\"0\">",
+        xml_escape(&data.run_id),
+        cases.len()
+    );
+    let _ = writeln!(o, "    <properties>");
+    for (name, value) in [
+        ("decision", data.decision.key().to_string()),
+        ("thresholds", data.thresholds.source.clone()),
+        (
+            "thresholds_sha256",
+            data.thresholds.sha256.clone().unwrap_or_default(),
+        ),
+        ("generator", data.generator.clone()),
+    ] {
+        let _ = writeln!(
+            o,
+            "      <property name=\"{name}\" value=\"{}\"/>",
+            xml_escape(&value)
+        );
+    }
+    let _ = writeln!(o, "    </properties>");
+    for c in &cases {
+        let open = format!(
+            "    <testcase name=\"{}\" classname=\"{}\" time=\"0\"",
+            xml_escape(&c.name),
+            xml_escape(&c.classname)
+        );
+        match &c.outcome {
+            Outcome::Pass(None) => {
+                let _ = writeln!(o, "{open}/>");
+            }
+            Outcome::Pass(Some(out)) => {
+                let _ = writeln!(
+                    o,
+                    "{open}>\n      <system-out>{}</system-out>\n    </testcase>",
+                    xml_escape(out)
+                );
+            }
+            Outcome::Fail { kind, message } => {
+                let _ = writeln!(
+                    o,
+                    "{open}>\n      <failure message=\"{}\" type=\"{}\">{}</failure>\n    </testcase>",
+                    xml_escape(message),
+                    xml_escape(kind),
+                    xml_escape(message)
+                );
+            }
+            Outcome::Skip(why) => {
+                let _ = writeln!(
+                    o,
+                    "{open}>\n      <skipped message=\"{}\"/>\n    </testcase>",
+                    xml_escape(why)
+                );
+            }
+        }
+    }
+    let _ = writeln!(o, "  </testsuite>");
+    (cases.len(), failures, skipped)
+}
+
+/// The JUnit XML of one or more runs: one test suite each.
+pub fn render(runs: &[&ReportData]) -> String {
+    let mut body = String::new();
+    let (mut tests, mut failures, mut skipped) = (0, 0, 0);
+    for d in runs {
+        let (t, f, s) = suite_xml(&mut body, d);
+        tests += t;
+        failures += f;
+        skipped += s;
+    }
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+         <testsuites name=\"canary-report\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\" time=\"0\">\n\
+         {body}</testsuites>\n"
+    )
+}
+
+/// Markdown for `$GITHUB_STEP_SUMMARY`: the quick summary and the blockers.
+pub fn step_summary(data: &ReportData) -> String {
+    let mut o = String::new();
+    let cell = |s: &str| s.replace('|', "\\|").replace(['\n', '\r'], " ");
+    let _ = writeln!(
+        o,
+        "### Canary {}: {} **{}**\n",
+        cell(&data.run_id),
+        if data.approved() { "✅" } else { "⛔" },
+        data.decision.key()
+    );
+    let c = &data.counts;
+    let _ = writeln!(
+        o,
+        "| Category | Total | OK | WARNING | CRITICAL | NO_DATA |\n|---|---|---|---|---|---|"
+    );
+    for (name, s) in [
+        ("System", &c.system),
+        ("Database", &c.database),
+        ("Application", &c.application),
+        ("Kill Switch", &c.kill_switch),
+        ("**Total**", &c.total),
+    ] {
+        let _ = writeln!(
+            o,
+            "| {name} | {} | {} | {} | {} | {} |",
+            s.total, s.ok, s.warning, s.critical, s.no_data
+        );
+    }
+    let passed = data.reasons.iter().filter(|r| r.passed).count();
+    let _ = writeln!(
+        o,
+        "\nRules passed: {passed}/{}; alerts fired: {} ({} critical, {} warning); thresholds: {}\n",
+        data.reasons.len(),
+        data.alerts_fired,
+        data.alerts_critical,
+        data.alerts_warning,
+        cell(&data.thresholds.source)
+    );
+    if data.blockers.is_empty() {
+        let _ = writeln!(o, "**Blockers:** none");
+    } else {
+        let _ = writeln!(o, "**Blockers:**\n");
+        for b in &data.blockers {
+            let _ = writeln!(o, "- `{}`: {}", b.rule.key(), cell(&b.detail));
+        }
+    }
+    if !data.conditions.is_empty() {
+        let _ = writeln!(o, "\n**Conditions:**\n");
+        for c in &data.conditions {
+            let _ = writeln!(o, "- {}", cell(&c.condition));
+        }
+    }
+    o.push('\n');
+    o
+}

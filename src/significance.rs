@@ -1,0 +1,799 @@
+//! Statistics a reviewer can trust: is a window's distribution really shifted
+//! from the baseline's, by how much, and how large is the effect?
+//!
+//! Pure functions, checked against scipy and numpy
+//! (`tests/reference/make_mannwhitney.py` → `tests/fixtures/stats/mannwhitney.json`):
+//!
+//! - [`mann_whitney_u`]: the Mann-Whitney U test, two-sided, as
+//!   `scipy.stats.mannwhitneyu(x, y, use_continuity=True, alternative="two-sided",
+//!   method=...)` computes it: average ranks for ties; the asymptotic p-value
+//!   uses the tie-corrected variance and the 0.5 continuity correction; the
+//!   exact p-value counts the U distribution (no ties). `method="auto"` picks
+//!   exact when there are no ties and either sample has at most 8 values, as
+//!   scipy does. The exact count is done in 128-bit integers; when it would not
+//!   fit (C(n1+n2, n1) ≥ 2¹²⁶, or more than [`EXACT_MAX_TERMS`] terms), the
+//!   asymptotic p-value is used instead and the result says so.
+//! - [`hodges_lehmann`]: the Hodges-Lehmann shift, the median of the n1·n2
+//!   pairwise differences `y[j] - x[i]` (numpy's median: the mean of the two
+//!   middle values for an even count), with a distribution-free confidence
+//!   interval: the C-th smallest and C-th largest difference, where
+//!   C = round(n1·n2/2 − z₍₁₋α/₂₎·σ) (Hollander & Wolfe; σ the tie-corrected
+//!   standard deviation of U), clamped to 1..=n1·n2. The differences are never
+//!   all formed: each order statistic is found by selection in the implicit
+//!   sorted matrix (Monahan's method), O((n1+n2)·log(n1·n2)) expected time and
+//!   O(n1+n2) memory, so windows of millions of samples cost seconds at worst.
+//! - Effect size: the rank-biserial correlation r = 1 − 2·U1/(n1·n2)
+//!   (= Cliff's delta), positive when `y` tends to be larger; and the
+//!   probability of superiority P(Y > X) + ½·P(Y = X) = U2/(n1·n2).
+//!
+//! [`compare_metric`] applies them to a run: baseline against during and
+//! against post, over the same samples the windows are summarised from (raw
+//! per-query samples for latency metrics fed by them, series points
+//! otherwise, kill switch checks for the kill switch metrics).
+
+use crate::analysis::{DataSource, MetricAnalysis, Span, Windows};
+use crate::classify::{MetricVerdict, Status};
+use crate::model::{InputMetric, MetricId, RawLatency, RunData, Window};
+use crate::thresholds::{BoundKind, MetricThreshold};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use statrs::distribution::{ContinuousCDF, Normal};
+
+/// A window needs at least this many samples, and so does the baseline, to be compared.
+pub const MIN_SAMPLES: usize = 8;
+/// A shift is significant below this p-value...
+pub const ALPHA: f64 = 0.01;
+/// ...and with at least this large an effect (|rank-biserial r|): Romano et
+/// al.'s threshold between a negligible and a small Cliff's delta.
+pub const MIN_EFFECT: f64 = 0.147;
+/// Confidence level of the Hodges-Lehmann interval.
+pub const CONFIDENCE: f64 = 0.95;
+/// Largest number of U values (min(n1,n2)·max(n1,n2)/2) for which the exact
+/// distribution is counted; beyond it the asymptotic p-value is used.
+pub const EXACT_MAX_TERMS: usize = 2_000_000;
+
+/// How a p-value was computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TestMethod {
+    /// The exact null distribution of U (no ties).
+    Exact,
+    /// The normal approximation, tie-corrected, with continuity correction.
+    Asymptotic,
+}
+
+/// Which p-value to compute, as scipy's `method`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MethodChoice {
+    /// Exact when there are no ties and min(n1, n2) ≤ 8; else asymptotic.
+    Auto,
+    Exact,
+    Asymptotic,
+}
+
+/// The outcome of a two-sided Mann-Whitney U test of `x` against `y`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MannWhitney {
+    /// U1, the statistic of `x`: pairs with x > y, plus half the ties (scipy's `statistic`).
+    pub u1: f64,
+    /// U2 = n1·n2 − U1.
+    pub u2: f64,
+    pub p_value: f64,
+    /// The standardised statistic of the asymptotic method (scipy's, from
+    /// max(U1, U2), so never much below 0); `None` for the exact method or
+    /// when every value is tied.
+    pub z: Option<f64>,
+    pub method: TestMethod,
+    pub n1: usize,
+    pub n2: usize,
+    /// Whether any value occurs more than once across both samples.
+    pub ties: bool,
+}
+
+impl MannWhitney {
+    /// Rank-biserial correlation 1 − 2·U1/(n1·n2), in [−1, 1]: positive when
+    /// `y` tends to be larger than `x`.
+    pub fn rank_biserial(&self) -> f64 {
+        1.0 - 2.0 * self.u1 / (self.n1 as f64 * self.n2 as f64)
+    }
+
+    /// Common-language effect size P(Y > X) + ½·P(Y = X) = U2/(n1·n2).
+    pub fn probability_of_superiority(&self) -> f64 {
+        self.u2 / (self.n1 as f64 * self.n2 as f64)
+    }
+}
+
+fn sorted(values: &[f64]) -> Vec<f64> {
+    let mut v = values.to_vec();
+    v.sort_unstable_by(f64::total_cmp);
+    v
+}
+
+/// Ranks by merging two sorted samples: (U1, Σ(t³ − t) over tie groups, any ties).
+fn rank_sums(x: &[f64], y: &[f64]) -> (f64, f64, bool) {
+    let (mut i, mut j) = (0usize, 0usize);
+    let mut rank0 = 1.0f64; // rank of the next value, 1-based
+    let mut r1 = 0.0f64;
+    let mut tie_term = 0.0f64;
+    let mut ties = false;
+    while i < x.len() || j < y.len() {
+        let v = match (x.get(i), y.get(j)) {
+            (Some(&a), Some(&b)) => a.min(b),
+            (Some(&a), None) => a,
+            (None, Some(&b)) => b,
+            (None, None) => unreachable!(),
+        };
+        let (i0, j0) = (i, j);
+        while i < x.len() && x[i] == v {
+            i += 1;
+        }
+        while j < y.len() && y[j] == v {
+            j += 1;
+        }
+        let (cx, cy) = ((i - i0) as f64, (j - j0) as f64);
+        let t = cx + cy;
+        let average = rank0 + (t - 1.0) / 2.0;
+        r1 += cx * average;
+        if t > 1.0 {
+            ties = true;
+            tie_term += t * t * t - t;
+        }
+        rank0 += t;
+    }
+    let n1 = x.len() as f64;
+    (r1 - n1 * (n1 + 1.0) / 2.0, tie_term, ties)
+}
+
+fn std_normal() -> Normal {
+    Normal::new(0.0, 1.0).expect("the standard normal is valid")
+}
+
+/// σ of U under the null, tie-corrected.
+fn u_sigma(n1: usize, n2: usize, tie_term: f64) -> f64 {
+    let (a, b) = (n1 as f64, n2 as f64);
+    let n = a + b;
+    let inner = (n + 1.0)
+        - if n > 1.0 {
+            tie_term / (n * (n - 1.0))
+        } else {
+            0.0
+        };
+    (a * b / 12.0 * inner).max(0.0).sqrt()
+}
+
+/// Two-sided Mann-Whitney U test of `x` against `y`, as scipy computes it.
+/// `None` when either sample is empty or holds a NaN.
+pub fn mann_whitney_u(x: &[f64], y: &[f64], method: MethodChoice) -> Option<MannWhitney> {
+    if x.is_empty() || y.is_empty() || x.iter().chain(y).any(|v| v.is_nan()) {
+        return None;
+    }
+    let (xs, ys) = (sorted(x), sorted(y));
+    Some(mann_whitney_sorted(&xs, &ys, method))
+}
+
+fn mann_whitney_sorted(xs: &[f64], ys: &[f64], method: MethodChoice) -> MannWhitney {
+    let (n1, n2) = (xs.len(), ys.len());
+    let (u1, tie_term, ties) = rank_sums(xs, ys);
+    let u2 = n1 as f64 * n2 as f64 - u1;
+    let u = u1.max(u2);
+    let want_exact = match method {
+        MethodChoice::Exact => true,
+        MethodChoice::Asymptotic => false,
+        MethodChoice::Auto => !ties && (n1 <= 8 || n2 <= 8),
+    };
+    let exact = if want_exact {
+        exact_p_value(u, n1, n2)
+    } else {
+        None
+    };
+    let (p_value, z, method) = match exact {
+        Some(p) => (p, None, TestMethod::Exact),
+        None => {
+            let s = u_sigma(n1, n2, tie_term);
+            let mu = n1 as f64 * n2 as f64 / 2.0;
+            if s > 0.0 {
+                let z = (u - mu - 0.5) / s;
+                let p = (2.0 * std_normal().sf(z)).clamp(0.0, 1.0);
+                (p, Some(z), TestMethod::Asymptotic)
+            } else {
+                // Every value the same: nothing to tell apart.
+                (1.0, None, TestMethod::Asymptotic)
+            }
+        }
+    };
+    MannWhitney {
+        u1,
+        u2,
+        p_value,
+        z,
+        method,
+        n1,
+        n2,
+        ties,
+    }
+}
+
+/// 2·P(U ≥ u) under the null, u = max(U1, U2), from the exact distribution:
+/// by symmetry P(U ≤ n1·n2 − u). `None` when too large to count exactly.
+fn exact_p_value(u: f64, n1: usize, n2: usize) -> Option<f64> {
+    let (m, n) = (n1.min(n2), n1.max(n2));
+    let total_pairs = m.checked_mul(n)?;
+    // U of tied data is a half-integer; the exact distribution is of integers
+    // (scipy truncates, and so does this).
+    let kc = total_pairs.checked_sub(u.floor() as usize)?;
+    if kc > EXACT_MAX_TERMS || m.checked_mul(kc)? > 16 * EXACT_MAX_TERMS {
+        return None;
+    }
+    let total = binomial_u128(n + m, m)?;
+    if total >= 1u128 << 126 {
+        return None;
+    }
+    let counts = u_counts(m, n, kc);
+    let below: i128 = counts.iter().sum();
+    Some((2.0 * below as f64 / total as f64).clamp(0.0, 1.0))
+}
+
+/// C(n, k) in 128 bits, `None` on overflow.
+fn binomial_u128(n: usize, k: usize) -> Option<u128> {
+    let k = k.min(n - k);
+    let mut c: u128 = 1;
+    for i in 1..=k as u128 {
+        // c·(n−k+i)/i is exact at every step: c is C(n−k+i−1, i−1).
+        c = c.checked_mul(n as u128 - k as u128 + i)? / i;
+    }
+    Some(c)
+}
+
+/// The number of arrangements with U = 0..=max_u for samples of m and n values:
+/// the coefficients of the Gaussian binomial [m+n choose m]_q =
+/// ∏ᵢ₌₁..ₘ (1 − q^(n+i)) / (1 − q^i), truncated at degree max_u. Every
+/// intermediate is bounded by C(m+n, m), so 128-bit integers are exact.
+fn u_counts(m: usize, n: usize, max_u: usize) -> Vec<i128> {
+    let mut c = vec![0i128; max_u + 1];
+    c[0] = 1;
+    for i in 1..=m {
+        let up = n + i;
+        if up <= max_u {
+            for k in (up..=max_u).rev() {
+                c[k] -= c[k - up];
+            }
+        }
+        for k in i..=max_u {
+            c[k] += c[k - i];
+        }
+    }
+    c
+}
+
+/// The k-th smallest (0-based) of the n1·n2 differences `ys[j] − xs[i]`, both
+/// sorted ascending, without forming them: random pivots narrow each row's
+/// candidate columns until few remain. Deterministic (fixed seed).
+pub fn kth_pairwise_difference(xs: &[f64], ys: &[f64], k: usize) -> f64 {
+    let (n1, n2) = (xs.len(), ys.len());
+    assert!(k < n1 * n2, "k out of range");
+    // Row i's candidates are columns lo[i]..hi[i]; `k` is relative to them.
+    let mut lo = vec![0usize; n1];
+    let mut hi = vec![n2; n1];
+    let mut k = k;
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    let mut rand = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let small = (n1 + n2).max(4096);
+    let mut below = vec![0usize; n1];
+    let mut through = vec![0usize; n1];
+    loop {
+        let remaining: usize = lo.iter().zip(&hi).map(|(l, h)| h - l).sum();
+        if remaining <= small {
+            let mut rest: Vec<f64> = Vec::with_capacity(remaining);
+            for i in 0..n1 {
+                rest.extend(ys[lo[i]..hi[i]].iter().map(|y| y - xs[i]));
+            }
+            let (_, v, _) = rest.select_nth_unstable_by(k, f64::total_cmp);
+            return *v;
+        }
+        // A pivot drawn uniformly from the remaining candidates.
+        let mut r = (rand() % remaining as u64) as usize;
+        let mut pivot = 0.0;
+        for i in 0..n1 {
+            let w = hi[i] - lo[i];
+            if r < w {
+                pivot = ys[lo[i] + r] - xs[i];
+                break;
+            }
+            r -= w;
+        }
+        // Per row, the columns whose difference is < pivot and ≤ pivot. The
+        // computed difference is monotone in j (up) and in i (down), so each
+        // boundary only moves right as i grows: two pointers.
+        // x ascending: y[j] − x[i] decreases as i grows, so the count of
+        // differences below the pivot grows with i.
+        let (mut b, mut t) = (0usize, 0usize);
+        for i in 0..n1 {
+            while b < n2 && ys[b] - xs[i] < pivot {
+                b += 1;
+            }
+            if t < b {
+                t = b;
+            }
+            while t < n2 && ys[t] - xs[i] <= pivot {
+                t += 1;
+            }
+            below[i] = b.clamp(lo[i], hi[i]);
+            through[i] = t.clamp(lo[i], hi[i]);
+        }
+        let n_below: usize = below.iter().zip(&lo).map(|(b, l)| b - l).sum();
+        let n_equal: usize = through.iter().zip(&below).map(|(t, b)| t - b).sum();
+        if k < n_below {
+            hi.copy_from_slice(&below);
+        } else if k < n_below + n_equal {
+            return pivot;
+        } else {
+            k -= n_below + n_equal;
+            lo.copy_from_slice(&through);
+        }
+    }
+}
+
+/// The Hodges-Lehmann shift of `y` against `x` with its confidence interval.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct HodgesLehmann {
+    /// Median of the pairwise differences y − x: positive when `y` is higher.
+    pub shift: f64,
+    pub ci_low: f64,
+    pub ci_high: f64,
+    /// e.g. 0.95.
+    pub confidence: f64,
+    /// The 1-based order statistics taken for the interval: the
+    /// `ci_rank`-th smallest and largest difference.
+    pub ci_rank: u64,
+}
+
+/// Hodges-Lehmann estimate of the shift of `y` over `x` with a `confidence`
+/// interval. `None` when either sample is empty or holds a NaN.
+pub fn hodges_lehmann(x: &[f64], y: &[f64], confidence: f64) -> Option<HodgesLehmann> {
+    if x.is_empty() || y.is_empty() || x.iter().chain(y).any(|v| v.is_nan()) {
+        return None;
+    }
+    let (xs, ys) = (sorted(x), sorted(y));
+    let (_, tie_term, _) = rank_sums(&xs, &ys);
+    Some(hodges_lehmann_sorted(&xs, &ys, tie_term, confidence))
+}
+
+fn hodges_lehmann_sorted(xs: &[f64], ys: &[f64], tie_term: f64, confidence: f64) -> HodgesLehmann {
+    let total = xs.len() * ys.len();
+    let shift = if total % 2 == 1 {
+        kth_pairwise_difference(xs, ys, total / 2)
+    } else {
+        let a = kth_pairwise_difference(xs, ys, total / 2 - 1);
+        let b = kth_pairwise_difference(xs, ys, total / 2);
+        (a + b) / 2.0
+    };
+    let z = std_normal().inverse_cdf(1.0 - (1.0 - confidence) / 2.0);
+    let sigma = u_sigma(xs.len(), ys.len(), tie_term);
+    let c = (total as f64 / 2.0 - z * sigma).round();
+    let c = (c.max(1.0) as usize).min(total);
+    HodgesLehmann {
+        shift,
+        ci_low: kth_pairwise_difference(xs, ys, c - 1),
+        ci_high: kth_pairwise_difference(xs, ys, total - c),
+        confidence,
+        ci_rank: c as u64,
+    }
+}
+
+/// Everything known about one window against the baseline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ShiftTest {
+    /// The Mann-Whitney U of the baseline (x) against the window (y).
+    pub u: f64,
+    pub p_value: f64,
+    /// The asymptotic method's standardised statistic.
+    pub z: Option<f64>,
+    pub method: TestMethod,
+    /// Rank-biserial correlation (Cliff's delta): positive when the window is higher.
+    pub rank_biserial: f64,
+    /// P(window > baseline) + ½·P(equal).
+    pub probability_of_superiority: f64,
+    pub hodges_lehmann: HodgesLehmann,
+}
+
+/// The full comparison of two samples: test, effect and shift.
+pub fn compare_samples(baseline: &[f64], window: &[f64]) -> Option<ShiftTest> {
+    if baseline.is_empty() || window.is_empty() || baseline.iter().chain(window).any(|v| v.is_nan())
+    {
+        return None;
+    }
+    let (xs, ys) = (sorted(baseline), sorted(window));
+    let mw = mann_whitney_sorted(&xs, &ys, MethodChoice::Auto);
+    let (_, tie_term, _) = rank_sums(&xs, &ys);
+    Some(ShiftTest {
+        u: mw.u1,
+        p_value: mw.p_value,
+        z: mw.z,
+        method: mw.method,
+        rank_biserial: mw.rank_biserial(),
+        probability_of_superiority: mw.probability_of_superiority(),
+        hodges_lehmann: hodges_lehmann_sorted(&xs, &ys, tie_term, CONFIDENCE),
+    })
+}
+
+/// Whether a window could be compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Compared: see `test`.
+    Tested,
+    /// Too few samples, or nothing but zeros or one repeated value: not judged.
+    Sparse,
+    /// The window or the baseline has no samples (or does not exist).
+    NoData,
+}
+
+/// Which way is worse for a metric.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Worse {
+    Higher,
+    Lower,
+    /// The metric has no bound: a shift is reported, never called a worsening.
+    Unknown,
+}
+
+impl Worse {
+    pub fn of(kind: BoundKind) -> Worse {
+        match kind {
+            BoundKind::Above | BoundKind::IncreasePct | BoundKind::AbovePctOfMaxConnections => {
+                Worse::Higher
+            }
+            BoundKind::Below | BoundKind::DecreasePct => Worse::Lower,
+            BoundKind::None => Worse::Unknown,
+        }
+    }
+}
+
+/// Baseline against one window of one metric.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct WindowComparison {
+    /// `during` or `post`.
+    pub window: Window,
+    pub outcome: Outcome,
+    /// Why it was not tested.
+    pub reason: Option<String>,
+    pub n_baseline: u64,
+    pub n_window: u64,
+    pub test: Option<ShiftTest>,
+    /// p < [`ALPHA`] and |rank-biserial| ≥ [`MIN_EFFECT`].
+    pub significant: bool,
+    /// Significant, and in the direction that is worse for the metric.
+    pub worsening: bool,
+    /// The bounds already judged this window WARNING or CRITICAL.
+    pub flagged_by_bounds: bool,
+    /// A significant worsening the bounds did not flag, in words.
+    pub note: Option<String>,
+}
+
+/// One metric's statistical comparison (report section 3.6).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct MetricSignificance {
+    /// Which way is worse, from the metric's bound kind.
+    pub worse: Worse,
+    /// The thresholds file makes a significant worsening of this metric a blocker.
+    pub blocks: bool,
+    pub during: WindowComparison,
+    pub post: WindowComparison,
+}
+
+impl MetricSignificance {
+    pub fn windows(&self) -> [&WindowComparison; 2] {
+        [&self.during, &self.post]
+    }
+
+    /// A significant worsening in either window.
+    pub fn worsened(&self) -> bool {
+        self.during.worsening || self.post.worsening
+    }
+}
+
+/// The samples each window of a metric is summarised from.
+fn window_samples(
+    run: &RunData,
+    analysis: &MetricAnalysis,
+    windows: &Windows,
+) -> [Option<Vec<f64>>; 3] {
+    let metric = analysis.metric;
+    let raw: Option<&[crate::model::Sample]> = match analysis.source {
+        DataSource::RawSamples => RawLatency::ALL
+            .into_iter()
+            .find(|r| {
+                let (p50, p99) = r.metrics();
+                metric == p50 || metric == p99
+            })
+            .and_then(|r| run.series.get(&InputMetric::Raw(r)))
+            .map(Vec::as_slice),
+        DataSource::Series | DataSource::Events => Some(analysis.timeline.as_slice()),
+        DataSource::None => None,
+    };
+    let Some(samples) = raw else {
+        return [None, None, None];
+    };
+    // Kill switch checks: everything before the DDL counts as baseline and
+    // everything after it as post, as the analysis counts them.
+    let spans = if analysis.source == DataSource::Events {
+        [
+            windows
+                .during
+                .map(|d| Span {
+                    start: f64::MIN,
+                    end: d.start,
+                })
+                .or(windows.baseline),
+            windows.during,
+            windows.post.map(|p| Span {
+                start: p.start,
+                end: f64::MAX,
+            }),
+        ]
+    } else {
+        [windows.baseline, windows.during, windows.post]
+    };
+    spans.map(|span| {
+        span.map(|s| {
+            samples
+                .iter()
+                .filter(|x| s.contains(x.t))
+                .map(|x| x.v)
+                .collect()
+        })
+    })
+}
+
+fn fmt_num(v: f64) -> String {
+    if v == 0.0 {
+        "0".into()
+    } else if v.abs() >= 100.0 {
+        format!("{v:.0}")
+    } else if v.abs() >= 1.0 {
+        format!("{v:.2}")
+    } else {
+        format!("{v:.3}")
+    }
+}
+
+/// p-values for people: `p < 1e-16` below what a double tells apart.
+pub fn fmt_p(p: f64) -> String {
+    if p < 1e-16 {
+        "p < 1e-16".into()
+    } else if p < 0.001 {
+        format!("p = {p:.1e}")
+    } else {
+        format!("p = {p:.3}")
+    }
+}
+
+fn with_unit(v: f64, unit: &str, signed: bool) -> String {
+    let n = if signed && v > 0.0 {
+        format!("+{}", fmt_num(v))
+    } else {
+        fmt_num(v)
+    };
+    match unit {
+        "count" => n,
+        "%" => format!("{n} pp"),
+        u => format!("{n} {u}"),
+    }
+}
+
+fn compare_window(
+    metric: MetricId,
+    worse: Worse,
+    window: Window,
+    baseline: Option<&[f64]>,
+    values: Option<&[f64]>,
+    window_status: Status,
+) -> WindowComparison {
+    let mut c = WindowComparison {
+        window,
+        outcome: Outcome::NoData,
+        reason: None,
+        n_baseline: baseline.map_or(0, |b| b.len() as u64),
+        n_window: values.map_or(0, |v| v.len() as u64),
+        test: None,
+        significant: false,
+        worsening: false,
+        flagged_by_bounds: matches!(window_status, Status::Warning | Status::Critical),
+        note: None,
+    };
+    let (Some(b), Some(v)) = (baseline, values) else {
+        c.reason = Some("no baseline or no such window".into());
+        return c;
+    };
+    if b.is_empty() || v.is_empty() {
+        c.reason = Some("no samples in the baseline or the window".into());
+        return c;
+    }
+    c.outcome = Outcome::Sparse;
+    if b.len() < MIN_SAMPLES || v.len() < MIN_SAMPLES {
+        c.reason = Some(format!(
+            "fewer than {MIN_SAMPLES} samples ({} baseline, {} {})",
+            b.len(),
+            v.len(),
+            window.key()
+        ));
+        return c;
+    }
+    let first = b[0];
+    if b.iter().chain(v).all(|x| *x == 0.0) {
+        c.reason = Some("all zero".into());
+        return c;
+    }
+    if b.iter().chain(v).all(|x| *x == first) {
+        c.reason = Some(format!("every sample is {}", fmt_num(first)));
+        return c;
+    }
+    let Some(test) = compare_samples(b, v) else {
+        c.reason = Some("a sample is not a number".into());
+        return c;
+    };
+    c.outcome = Outcome::Tested;
+    c.significant = test.p_value < ALPHA && test.rank_biserial.abs() >= MIN_EFFECT;
+    c.worsening = c.significant
+        && match worse {
+            Worse::Higher => test.rank_biserial > 0.0,
+            Worse::Lower => test.rank_biserial < 0.0,
+            Worse::Unknown => false,
+        };
+    if c.worsening && !c.flagged_by_bounds {
+        let hl = &test.hodges_lehmann;
+        c.note = Some(format!(
+            "{} shifted {} {} than the baseline, which the bounds did not flag: \
+             Hodges-Lehmann shift {} ({:.0}% CI {} to {}), {}, rank-biserial r = {:+.2}",
+            metric.label(),
+            if test.rank_biserial > 0.0 {
+                "higher"
+            } else {
+                "lower"
+            },
+            match window {
+                Window::During => "during the DDL",
+                Window::Post => "after the DDL",
+                Window::Baseline => "in the baseline",
+            },
+            with_unit(hl.shift, metric.unit(), true),
+            hl.confidence * 100.0,
+            with_unit(hl.ci_low, metric.unit(), true),
+            with_unit(hl.ci_high, metric.unit(), true),
+            fmt_p(test.p_value),
+            test.rank_biserial
+        ));
+    }
+    c.test = Some(test);
+    c
+}
+
+/// Baseline against during and against post for one metric.
+pub fn compare_metric(
+    run: &RunData,
+    analysis: &MetricAnalysis,
+    windows: &Windows,
+    verdict: &MetricVerdict,
+    threshold: &MetricThreshold,
+) -> MetricSignificance {
+    let [baseline, during, post] = window_samples(run, analysis, windows);
+    let worse = Worse::of(threshold.kind);
+    let m = analysis.metric;
+    MetricSignificance {
+        worse,
+        blocks: threshold.significance_blocks,
+        during: compare_window(
+            m,
+            worse,
+            Window::During,
+            baseline.as_deref(),
+            during.as_deref(),
+            verdict.during_status,
+        ),
+        post: compare_window(
+            m,
+            worse,
+            Window::Post,
+            baseline.as_deref(),
+            post.as_deref(),
+            verdict.post_status,
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn brute_kth(x: &[f64], y: &[f64], k: usize) -> f64 {
+        let mut d: Vec<f64> = x
+            .iter()
+            .flat_map(|a| y.iter().map(move |b| b - a))
+            .collect();
+        d.sort_by(f64::total_cmp);
+        d[k]
+    }
+
+    #[test]
+    fn selection_matches_sorting_every_difference() {
+        let mut seed = 7u64;
+        let mut next = move || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as f64 / (1u64 << 31) as f64
+        };
+        for (n1, n2, ties) in [
+            (1, 1, false),
+            (3, 5, true),
+            (40, 170, false),
+            (90, 120, true),
+        ] {
+            let mut draw = |n: usize| -> Vec<f64> {
+                (0..n)
+                    .map(|_| {
+                        let v = next() * 10.0;
+                        if ties { v.round() } else { v }
+                    })
+                    .collect()
+            };
+            let xs = sorted(&draw(n1));
+            let ys = sorted(&draw(n2));
+            for k in [0, n1 * n2 / 3, n1 * n2 / 2, n1 * n2 - 1] {
+                assert_eq!(
+                    kth_pairwise_difference(&xs, &ys, k),
+                    brute_kth(&xs, &ys, k),
+                    "n1={n1} n2={n2} k={k}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn exact_counts_are_the_gaussian_binomial() {
+        // m = 2, n = 2: U ∈ 0..=4 with counts 1,1,2,1,1 (C(4,2) = 6).
+        assert_eq!(u_counts(2, 2, 4), vec![1, 1, 2, 1, 1]);
+        assert_eq!(binomial_u128(10, 3), Some(120));
+        // Fully separated samples of 3 and 4: p = 2/35.
+        let r =
+            mann_whitney_u(&[1.0, 2.0, 3.0], &[4.0, 5.0, 6.0, 7.0], MethodChoice::Auto).unwrap();
+        assert_eq!(r.method, TestMethod::Exact);
+        assert!((r.p_value - 2.0 / 35.0).abs() < 1e-15);
+        assert_eq!(r.u1, 0.0);
+        assert_eq!(r.rank_biserial(), 1.0);
+    }
+
+    #[test]
+    fn identical_samples_are_not_different() {
+        let r = mann_whitney_u(&[1.0; 20], &[1.0; 30], MethodChoice::Auto).unwrap();
+        assert_eq!(r.p_value, 1.0);
+        assert!(mann_whitney_u(&[], &[1.0], MethodChoice::Auto).is_none());
+        assert!(mann_whitney_u(&[f64::NAN], &[1.0], MethodChoice::Auto).is_none());
+    }
+
+    #[test]
+    fn large_windows_stay_fast_and_find_the_shift() {
+        // 200 000 against 300 000 samples: 6e10 pairwise differences, never formed.
+        let n1 = 200_000u64;
+        let n2 = 300_000u64;
+        let x: Vec<f64> = (0..n1)
+            .map(|i| ((i * 7919) % n1) as f64 / n1 as f64)
+            .collect();
+        let y: Vec<f64> = (0..n2)
+            .map(|i| ((i * 104_729) % n2) as f64 / n2 as f64 + 0.25)
+            .collect();
+        let started = std::time::Instant::now();
+        let t = compare_samples(&x, &y).unwrap();
+        assert!(started.elapsed().as_secs_f64() < 30.0);
+        assert!((t.hodges_lehmann.shift - 0.25).abs() < 1e-3, "{t:?}");
+        assert!(t.hodges_lehmann.ci_low <= 0.25 && 0.25 <= t.hodges_lehmann.ci_high + 1e-3);
+        assert!(t.p_value < 1e-100);
+        assert!(t.rank_biserial > 0.4);
+    }
+}
