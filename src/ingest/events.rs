@@ -2,7 +2,7 @@
 
 use super::util::{field_of, json_message, read_required, strip_bom};
 use crate::error::InputError;
-use crate::model::EventRecord;
+use crate::model::{Event, EventRecord};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value};
 use std::path::Path;
@@ -36,6 +36,9 @@ pub fn parse_events(path: &Path, bytes: &[u8]) -> Result<EventLog, InputError> {
     );
     let mut log = EventLog::default();
     let mut previous: Option<(u64, DateTime<Utc>)> = None;
+    // Lines of the first ddl_start and ddl_end: an end before its start
+    // leaves the DDL's window unknowable, and is refused.
+    let mut ddl_lines: (Option<u64>, Option<u64>) = (None, None);
     for (index, raw) in bytes.split(|&b| b == b'\n').enumerate() {
         let line_no = index as u64 + 1;
         let raw = if index == 0 { strip_bom(raw) } else { raw };
@@ -55,6 +58,18 @@ pub fn parse_events(path: &Path, bytes: &[u8]) -> Result<EventLog, InputError> {
             continue;
         }
         let record = parse_event_line(path, line_no, text, &name, &mut log.warnings)?;
+        check_record(&record).map_err(|(field, message)| {
+            InputError::invalid(path, Some(line_no), Some(field), message)
+        })?;
+        match record.event {
+            Event::DdlStart { .. } => {
+                ddl_lines.0.get_or_insert(line_no);
+            }
+            Event::DdlEnd { .. } => {
+                ddl_lines.1.get_or_insert(line_no);
+            }
+            _ => {}
+        }
         if let Some((prev_line, prev_ts)) = previous
             && record.ts < prev_ts
         {
@@ -73,7 +88,45 @@ pub fn parse_events(path: &Path, bytes: &[u8]) -> Result<EventLog, InputError> {
         previous = Some((line_no, record.ts));
         log.records.push(record);
     }
+    if let (start, Some(end)) = ddl_lines
+        && start.is_none_or(|s| end < s)
+    {
+        let why = match start {
+            Some(s) => format!("ddl_end comes before the ddl_start on line {s}"),
+            None => "ddl_end with no ddl_start".to_string(),
+        };
+        return Err(InputError::invalid(
+            path,
+            Some(end),
+            Some("type"),
+            format!("{why}: the log contradicts itself and the DDL's window cannot be told"),
+        ));
+    }
     Ok(log)
+}
+
+/// What a line's types cannot say: a plausible time, no negative durations,
+/// rollback steps 1 to 6, and a DDL that ends after it starts. Returns the
+/// field at fault and why.
+fn check_record(record: &EventRecord) -> Result<(), (&'static str, String)> {
+    let t = record.ts.timestamp_micros() as f64 / 1e6;
+    super::util::check_unix_seconds(t).map_err(|why| ("ts", why))?;
+    let non_negative = |field: &'static str, v: Option<f64>| match v {
+        Some(x) if !x.is_finite() || x < 0.0 => Err((
+            field,
+            format!("a negative or non-finite duration is not possible: {x}"),
+        )),
+        _ => Ok(()),
+    };
+    match &record.event {
+        Event::KillSwitchCheck { response_ms, .. } => non_negative("response_ms", *response_ms),
+        Event::DdlEnd { duration_s, .. } => non_negative("duration_s", *duration_s),
+        Event::RollbackStep { step, .. } if !(1..=6).contains(step) => Err((
+            "step",
+            format!("rollback steps are numbered 1 to 6 (template 5.3), found {step}"),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Parses one non-blank line of the log.

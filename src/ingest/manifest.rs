@@ -21,6 +21,23 @@ pub fn parse_manifest(path: &Path, bytes: &[u8]) -> Result<Manifest, InputError>
         serde_path_to_error::deserialize(&mut de).map_err(|e| json_error(path, None, e))?;
     de.end()
         .map_err(|e| InputError::invalid(path, json_line(&e), None, json_message(&e)))?;
+    let times = [
+        ("plan.start", Some(&manifest.plan.start)),
+        (
+            "scope.actual.window_start",
+            manifest.scope.actual.window_start.as_ref(),
+        ),
+        (
+            "scope.actual.window_end",
+            manifest.scope.actual.window_end.as_ref(),
+        ),
+    ];
+    for (field, t) in times {
+        if let Some(t) = t {
+            super::util::check_unix_seconds(t.timestamp_micros() as f64 / 1e6)
+                .map_err(|why| InputError::invalid(path, None, Some(field), why))?;
+        }
+    }
     Ok(manifest)
 }
 

@@ -21,6 +21,8 @@ use std::path::Path;
 /// "no value") are skipped and counted in a note; any other value that is not
 /// a number is an error naming its JSON path.
 pub fn parse_prometheus(path: &Path, bytes: &[u8]) -> Result<FileSamples, InputError> {
+    // A BOM is not JSON, but editors and some exporters write one.
+    let bytes = super::util::strip_bom(bytes);
     if bytes.is_empty() {
         return Err(empty_file(path));
     }
