@@ -36,7 +36,7 @@ pub mod exit {
         canary-report reads a run directory (manifest.json, events.jsonl, metrics/), computes \
         per-phase statistics (baseline, during the DDL, post), judges the template's 20 metrics \
         against their bounds, decides APPROVED_FOR_LIMITED_PROD or STOP_AND_FIX by the rules of \
-        section 7.2, and writes report.md and summary.json.",
+        section 7.2, and writes report.md, a self-contained report.html with SVG charts, and summary.json.",
     after_help = "Examples:\n  \
         canary-report build samples/run-001\n  \
         canary-report build ./run-042 --out artifacts/ --lang en --fail-on-stop\n  \
@@ -281,6 +281,8 @@ fn run_build(args: BuildArgs) -> anyhow::Result<i32> {
         lang: args.lang,
         formats: args.format,
     };
+    // A progress bar on stderr while large inputs are read (on a terminal only).
+    crate::ingest::show_progress(!args.quiet);
     let built = build::build(&args.run, &opts)?;
     let d = &built.data;
     if let Some(path) = &args.junit {
@@ -309,19 +311,28 @@ fn run_build(args: BuildArgs) -> anyhow::Result<i32> {
         for w in &d.warnings {
             writeln!(out, "  warning: {w}")?;
         }
+        // Name the reports; count the charts.
+        let (charts, reports): (Vec<_>, Vec<_>) = built
+            .files
+            .iter()
+            .partition(|p| p.extension().is_some_and(|e| e == "svg"));
+        let mut wrote: Vec<String> = reports
+            .iter()
+            .filter_map(|p| p.file_name())
+            .map(|n| n.to_string_lossy().into_owned())
+            .collect();
+        if !charts.is_empty() {
+            wrote.push(format!("{} charts", charts.len()));
+        }
         writeln!(
             out,
-            "read {} files, {} rows, {} bytes in {:.2} s; wrote {}",
+            "read {} files, {} rows, {} bytes; built in {:.2} s; wrote {} to {}",
             d.inputs.len(),
             rows,
             bytes,
             started.elapsed().as_secs_f64(),
-            built
-                .files
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
+            wrote.join(", "),
+            built.out_dir.display()
         )?;
     }
     Ok(if args.fail_on_stop && d.decision == Verdict::StopAndFix {
