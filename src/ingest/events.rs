@@ -14,13 +14,40 @@ pub struct EventLog {
     pub records: Vec<EventRecord>,
     /// e.g. `events.jsonl:7: unknown field `responce_ms` ignored (...)`.
     pub warnings: Vec<String>,
+    /// Lines of the first `ddl_start` and the first `ddl_end`.
+    pub ddl_lines: (Option<u64>, Option<u64>),
 }
 
 /// Reads `events.jsonl`. A missing file is [`InputError::Missing`]; an empty
 /// file is an empty log.
 pub fn read_events(path: &Path) -> Result<EventLog, InputError> {
     let bytes = read_required(path, "the execution log (one JSON event per line)")?;
-    parse_events(path, &bytes)
+    let log = parse_events(path, &bytes)?;
+    check_ddl_order(path, log.ddl_lines)?;
+    Ok(log)
+}
+
+/// A `ddl_end` before its `ddl_start` (or with none) leaves the DDL's window
+/// unknowable: the whole log is refused, naming both lines.
+pub fn check_ddl_order(
+    path: &Path,
+    (start, end): (Option<u64>, Option<u64>),
+) -> Result<(), InputError> {
+    match (start, end) {
+        (start, Some(end)) if start.is_none_or(|s| end < s) => {
+            let why = match start {
+                Some(s) => format!("ddl_end comes before the ddl_start on line {s}"),
+                None => "ddl_end with no ddl_start".to_string(),
+            };
+            Err(InputError::invalid(
+                path,
+                Some(end),
+                Some("type"),
+                format!("{why}: the log contradicts itself and the DDL's window cannot be told"),
+            ))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Parses the bytes of an events file; `path` is used in messages (errors
@@ -88,20 +115,7 @@ pub fn parse_events(path: &Path, bytes: &[u8]) -> Result<EventLog, InputError> {
         previous = Some((line_no, record.ts));
         log.records.push(record);
     }
-    if let (start, Some(end)) = ddl_lines
-        && start.is_none_or(|s| end < s)
-    {
-        let why = match start {
-            Some(s) => format!("ddl_end comes before the ddl_start on line {s}"),
-            None => "ddl_end with no ddl_start".to_string(),
-        };
-        return Err(InputError::invalid(
-            path,
-            Some(end),
-            Some("type"),
-            format!("{why}: the log contradicts itself and the DDL's window cannot be told"),
-        ));
-    }
+    log.ddl_lines = ddl_lines;
     Ok(log)
 }
 
