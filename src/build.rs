@@ -37,6 +37,9 @@ pub struct BuildOptions {
     pub thresholds: Option<PathBuf>,
     pub lang: Lang,
     pub formats: Vec<Format>,
+    /// A metric mapping TOML used instead of `RUN/mapping.toml`; either
+    /// extends the built-in mapping.
+    pub mapping: Option<PathBuf>,
 }
 
 impl Default for BuildOptions {
@@ -46,6 +49,7 @@ impl Default for BuildOptions {
             thresholds: None,
             lang: Lang::Th,
             formats: Format::ALL.to_vec(),
+            mapping: None,
         }
     }
 }
@@ -188,7 +192,7 @@ pub fn write_outputs(dir: &Path, files: &[(String, String)]) -> anyhow::Result<V
 /// The whole `build`: read, judge, render, write.
 pub fn build(run_dir: &Path, opts: &BuildOptions) -> anyhow::Result<Built> {
     let thresholds = load_thresholds(opts.thresholds.as_deref())?;
-    let run = ingest::read_run(run_dir)?;
+    let run = ingest::read_run_with(run_dir, opts.mapping.as_deref())?;
     let judged = judge(&run, thresholds);
     let files = render(&run, &judged, opts.lang, &opts.formats).context("rendering the report")?;
     let out_dir = opts.out.clone().unwrap_or_else(|| run_dir.join("report"));

@@ -117,6 +117,10 @@ pub struct BuildArgs {
     /// The report names the file and its SHA-256.
     #[arg(long, value_name = "FILE")]
     pub thresholds: Option<PathBuf>,
+    /// A metric mapping TOML (source names, labels, units -> report metrics),
+    /// used instead of RUN/mapping.toml; either extends the built-in mapping.
+    #[arg(long, value_name = "FILE")]
+    pub mapping: Option<PathBuf>,
     /// Language of report.md: th (Thai with English, as the template) or en.
     #[arg(long, value_enum, default_value_t = Lang::Th)]
     pub lang: Lang,
@@ -280,6 +284,7 @@ fn run_build(args: BuildArgs) -> anyhow::Result<i32> {
         thresholds: args.thresholds,
         lang: args.lang,
         formats: args.format,
+        mapping: args.mapping,
     };
     // A progress bar on stderr while large inputs are read (on a terminal only).
     crate::ingest::show_progress(!args.quiet);
@@ -404,6 +409,7 @@ fn run_build_all(args: BuildArgs) -> anyhow::Result<i32> {
         thresholds: args.thresholds.clone(),
         lang: args.lang,
         formats: args.format.clone(),
+        mapping: args.mapping.clone(),
     };
     let outcomes = batch::build_all(root, &runs, &out, &opts, usize::from(args.jobs));
     let index_md = batch::render_index_md(root, &outcomes);

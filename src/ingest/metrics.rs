@@ -3,6 +3,7 @@
 
 use super::FileSamples;
 use super::long_csv::parse_long_csv_with;
+use super::mapping::{FileOutcome, Mapping, load_mapping};
 use super::progress::Progress;
 use super::prometheus::parse_prometheus_file;
 use super::util::format_unix;
@@ -26,10 +27,18 @@ pub struct Metrics {
 }
 
 /// Reads `run_dir/metrics/`, recursively, in file name order. An absent or
-/// empty directory gives no series. `*.csv` files are long CSV, `*.json`
-/// Prometheus query_range responses; other files are skipped with a warning.
-/// Symbolic links must resolve inside the run directory.
+/// empty directory gives no series. `*.csv` files are long CSV (or Grafana
+/// CSV, told by their header), `*.json` Prometheus query_range responses,
+/// sysbench `*.log` files sysbench output; other files are skipped with a
+/// warning. Symbolic links must resolve inside the run directory. Names that
+/// are not metric names go through the run's mapping (`RUN/mapping.toml`
+/// over the built-in default).
 pub fn read_metrics(run_dir: &Path) -> Result<Metrics, InputError> {
+    read_metrics_with(run_dir, &load_mapping(run_dir, None)?)
+}
+
+/// [`read_metrics`] with a given mapping.
+pub fn read_metrics_with(run_dir: &Path, mapping: &Mapping) -> Result<Metrics, InputError> {
     let dir = run_dir.join("metrics");
     let meta = match fs::symlink_metadata(&dir) {
         Ok(meta) => meta,
@@ -83,6 +92,13 @@ pub fn read_metrics(run_dir: &Path) -> Result<Metrics, InputError> {
         let format = match extension.as_deref() {
             Some("csv") => "csv",
             Some("json") => "prometheus",
+            Some("log") if super::sysbench::is_sysbench_log(path, &read_head(path)) => "sysbench",
+            Some("log") => {
+                entries.push(Entry::Skipped(format!(
+                    "{rel}: skipped (a .log file is read only when it is sysbench output)"
+                )));
+                continue;
+            }
             _ => {
                 entries.push(Entry::Skipped(format!(
                     "{rel}: skipped (only .csv and .json files are read from metrics/)"
@@ -131,10 +147,35 @@ pub fn read_metrics(run_dir: &Path) -> Result<Metrics, InputError> {
         };
         let file = fs::File::open(&path).map_err(io_error)?;
         let bytes = file.metadata().map_err(io_error)?.len();
-        let samples = if format == "csv" {
-            parse_long_csv_with(&path, file, &mut progress)?
-        } else {
-            parse_prometheus_file(&path, file, &mut progress)?
+        let mut format = format;
+        let read = match format {
+            "csv" if super::grafana::is_grafana_csv(&read_head(&path)) => {
+                format = "grafana";
+                let text = fs::read(&path).map_err(io_error)?;
+                progress.advance(text.len() as u64);
+                super::grafana::read_grafana(&path, &text, mapping)?
+            }
+            "csv" => FileOutcome::Samples(parse_long_csv_with(&path, file, &mut progress)?),
+            "sysbench" => {
+                let text = fs::read(&path).map_err(io_error)?;
+                progress.advance(text.len() as u64);
+                FileOutcome::Samples(super::sysbench::parse_sysbench(
+                    &path,
+                    &text,
+                    &mapping.sysbench,
+                )?)
+            }
+            _ => match parse_prometheus_file(&path, file, &mut progress) {
+                Ok(samples) => FileOutcome::Samples(samples),
+                Err(e) => super::mapping::prometheus_fallback(&path, mapping, e)?,
+            },
+        };
+        let samples = match read {
+            FileOutcome::Samples(samples) => samples,
+            FileOutcome::Skipped(why) => {
+                out.warnings.push(format!("{rel}: {why}"));
+                continue;
+            }
         };
         out.warnings
             .extend(samples.notes.iter().map(|note| format!("{rel}: {note}")));
@@ -250,6 +291,17 @@ fn duplicate_error(metric: InputMetric, t: f64, first: &Path, second: Option<&Pa
             format_unix(t)
         ),
     )
+}
+
+/// The first few kilobytes of a file (empty when unreadable: the full read
+/// reports the error).
+fn read_head(path: &Path) -> Vec<u8> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(4096);
+    if let Ok(file) = fs::File::open(path) {
+        let _ = file.take(4096).read_to_end(&mut head);
+    }
+    head
 }
 
 /// `path` relative to `run_dir`, with `/` separators.
@@ -523,6 +575,114 @@ mod tests {
         let run = run_with(&[("metrics", "oops")]);
         let e = read_metrics(run.path()).unwrap_err().to_string();
         assert!(e.contains("metrics: not a directory"), "{e}");
+    }
+
+    #[test]
+    fn files_the_mapping_knows_are_mapped_skipped_or_refused() {
+        let two = |name: &str| {
+            format!(
+                r#"{{"status":"success","data":{{"resultType":"matrix","result":[
+                {{"metric":{{"__name__":"{name}","instance":"a"}},"values":[[1795972079,"1"]]}},
+                {{"metric":{{"__name__":"{name}","instance":"b"}},"values":[[1795972079,"2"]]}}]}}}}"#
+            )
+        };
+        // several series and no rule: still an error, now with the way out
+        let run = run_with(&[("metrics/x.json", &two("foo"))]);
+        let e = read_metrics(run.path()).unwrap_err().to_string();
+        assert!(
+            e.contains("x.json: field `data.result`: 2 series in one file (`foo`; file stem `x`) and no mapping rule"),
+            "{e}"
+        );
+        assert!(e.contains("RUN/mapping.toml"), "{e}");
+        // one series, a name nobody knows: the reader's error and the hint
+        let run = run_with(&[("metrics/x.json", &prom(1_795_972_079, &["1"]))]);
+        let e = read_metrics(run.path()).unwrap_err().to_string();
+        assert!(
+            e.contains("cannot tell which metric this file holds"),
+            "{e}"
+        );
+        assert!(
+            e.ends_with("(docs/run-directory.md, \"Metric mapping\")"),
+            "{e}"
+        );
+        // known but unused: skipped with a warning
+        let run = run_with(&[("metrics/scrape_up.json", &two("up"))]);
+        let m = read_metrics(run.path()).unwrap();
+        assert!(m.series.is_empty() && m.sources.is_empty());
+        assert!(
+            m.warnings[0].starts_with(
+                "metrics/scrape_up.json: skipped: `up` is not a report metric (Prometheus scrape health)"
+            ),
+            "{:?}",
+            m.warnings
+        );
+        // a rule in RUN/mapping.toml combines them
+        let run = run_with(&[
+            ("metrics/x.json", &two("foo")),
+            (
+                "mapping.toml",
+                "[[metric]]\nsource = \"foo\"\naggregate = \"max\"\ntarget = \"threads_running\"\n",
+            ),
+        ]);
+        let m = read_metrics(run.path()).unwrap();
+        let threads = InputMetric::Series(crate::model::MetricId::ThreadsRunning);
+        assert_eq!(
+            m.series[&threads],
+            vec![Sample {
+                t: 1_795_972_079.0,
+                v: 2.0
+            }]
+        );
+        assert_eq!(m.sources[0].format, "prometheus");
+        assert_eq!(m.sources[0].rows, 2);
+    }
+
+    #[test]
+    fn logs_and_grafana_csv_are_told_apart() {
+        let run = run_with(&[
+            ("metrics/app.log", "hello\n"),
+            (
+                "metrics/g.csv",
+                "\"Time\",\"cpu_usage_pct\"\r\n1795972079000,12.5\r\n",
+            ),
+            (
+                "metrics/sb.log",
+                "sysbench 1.0.20\n[ 1s ] thds: 1 tps: 5.00 qps: 9.00 (r/w/o: 1/1/1) lat (ms,99%): 3.00 err/s: 0.00 reconn/s: 0.00\n",
+            ),
+            (
+                "mapping.toml",
+                "[sysbench]\nstart = \"2026-11-29T17:07:59Z\"\n",
+            ),
+        ]);
+        let m = read_metrics(run.path()).unwrap();
+        let formats: Vec<(&str, &str)> = m
+            .sources
+            .iter()
+            .map(|s| (s.path.as_str(), s.format.as_str()))
+            .collect();
+        assert_eq!(
+            formats,
+            vec![("metrics/g.csv", "grafana"), ("metrics/sb.log", "sysbench")]
+        );
+        assert_eq!(
+            m.warnings,
+            vec!["metrics/app.log: skipped (a .log file is read only when it is sysbench output)"]
+        );
+        assert_eq!(
+            m.series[&CPU],
+            vec![Sample {
+                t: 1_795_972_079.0,
+                v: 12.5
+            }]
+        );
+        let p99 = InputMetric::Series(crate::model::MetricId::RequestLatencyP99Ms);
+        assert_eq!(
+            m.series[&p99],
+            vec![Sample {
+                t: 1_795_972_080.0,
+                v: 3.0
+            }]
+        );
     }
 
     #[test]

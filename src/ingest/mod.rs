@@ -8,17 +8,21 @@
 
 mod csv_fast;
 mod events;
+mod grafana;
 mod long_csv;
 mod manifest;
+mod mapping;
 mod metrics;
 mod progress;
 mod prometheus;
+mod sysbench;
 mod util;
 
 pub use events::{EventLog, parse_events, read_events};
 pub use long_csv::{parse_long_csv, parse_metric};
 pub use manifest::{parse_manifest, read_manifest};
-pub use metrics::{Metrics, merge_series, read_metrics};
+pub use mapping::{DEFAULT_MAPPING, Mapping, load_mapping};
+pub use metrics::{Metrics, merge_series, read_metrics, read_metrics_with};
 pub use progress::show_progress;
 pub use prometheus::parse_prometheus;
 pub use util::{check_unix_seconds, parse_timestamp, parse_value};
@@ -39,8 +43,15 @@ pub struct FileSamples {
     pub notes: Vec<String>,
 }
 
-/// Reads and validates a whole run directory.
+/// Reads and validates a whole run directory, with `RUN/mapping.toml` (if
+/// any) over the built-in metric mapping.
 pub fn read_run(dir: &Path) -> Result<RunData, InputError> {
+    read_run_with(dir, None)
+}
+
+/// [`read_run`] with the metric mapping from `mapping` (instead of
+/// `RUN/mapping.toml`) when given.
+pub fn read_run_with(dir: &Path, mapping: Option<&Path>) -> Result<RunData, InputError> {
     if !dir.exists() {
         return Err(InputError::Missing {
             path: dir.to_path_buf(),
@@ -57,7 +68,8 @@ pub fn read_run(dir: &Path) -> Result<RunData, InputError> {
     }
     let manifest = read_manifest(&dir.join("manifest.json"))?;
     let events = read_events(&dir.join("events.jsonl"))?;
-    let metrics = read_metrics(dir)?;
+    let mapping = load_mapping(dir, mapping)?;
+    let metrics = read_metrics_with(dir, &mapping)?;
     let mut warnings = events.warnings;
     warnings.extend(metrics.warnings);
     Ok(RunData {

@@ -60,12 +60,13 @@ impl Progress {
         } else if self.done < self.total && self.started.elapsed() >= DELAY {
             let bar = ProgressBar::with_draw_target(Some(self.total), ProgressDrawTarget::stderr());
             let style = ProgressStyle::with_template(
-                "reading inputs {bar:30} {binary_bytes}/{binary_total_bytes} \
-                 {binary_bytes_per_sec}, {eta} left",
+                "reading inputs {wide_bar} {binary_bytes}/{binary_total_bytes}, {eta} left",
             )
             .unwrap_or_else(|_| ProgressStyle::default_bar());
             bar.set_style(style);
             bar.set_position(self.done);
+            // The rate (and so the time left) from here on, not from zero.
+            bar.reset_eta();
             self.bar = Some(bar);
         }
     }
