@@ -51,6 +51,13 @@ pub const CONFIDENCE: f64 = 0.95;
 /// Largest number of U values (min(n1,n2)·max(n1,n2)/2) for which the exact
 /// distribution is counted; beyond it the asymptotic p-value is used.
 pub const EXACT_MAX_TERMS: usize = 2_000_000;
+/// Largest sample (baseline or window) whose every value enters the
+/// Hodges-Lehmann shift and interval. A larger one still counts in full for
+/// U, the p-value and the effect size, but its shift and interval are taken
+/// on a systematic subsample: every k-th value in time order,
+/// k = ⌈n / `HL_MAX_SAMPLES`⌉ (deterministic), and the result says so
+/// ([`ShiftTest::hl_subsample`]).
+pub const HL_MAX_SAMPLES: usize = 50_000;
 
 /// How a p-value was computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -168,10 +175,11 @@ pub fn mann_whitney_u(x: &[f64], y: &[f64], method: MethodChoice) -> Option<Mann
         return None;
     }
     let (xs, ys) = (sorted(x), sorted(y));
-    Some(mann_whitney_sorted(&xs, &ys, method))
+    Some(mann_whitney_sorted(&xs, &ys, method).0)
 }
 
-fn mann_whitney_sorted(xs: &[f64], ys: &[f64], method: MethodChoice) -> MannWhitney {
+/// The test on sorted samples, with Σ(t³ − t) over the tie groups.
+fn mann_whitney_sorted(xs: &[f64], ys: &[f64], method: MethodChoice) -> (MannWhitney, f64) {
     let (n1, n2) = (xs.len(), ys.len());
     let (u1, tie_term, ties) = rank_sums(xs, ys);
     let u2 = n1 as f64 * n2 as f64 - u1;
@@ -201,16 +209,19 @@ fn mann_whitney_sorted(xs: &[f64], ys: &[f64], method: MethodChoice) -> MannWhit
             }
         }
     };
-    MannWhitney {
-        u1,
-        u2,
-        p_value,
-        z,
-        method,
-        n1,
-        n2,
-        ties,
-    }
+    (
+        MannWhitney {
+            u1,
+            u2,
+            p_value,
+            z,
+            method,
+            n1,
+            n2,
+            ties,
+        },
+        tie_term,
+    )
 }
 
 /// 2·P(U ≥ u) under the null, u = max(U1, U2), from the exact distribution:
@@ -399,26 +410,83 @@ pub struct ShiftTest {
     /// P(window > baseline) + ½·P(equal).
     pub probability_of_superiority: f64,
     pub hodges_lehmann: HodgesLehmann,
+    /// Set when a sample had more than [`HL_MAX_SAMPLES`] values: the
+    /// Hodges-Lehmann shift and interval are then of systematic subsamples
+    /// (every k-th value in time order), of these sizes; U, the p-value and
+    /// the effect size are of every value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hl_subsample: Option<HlSubsample>,
 }
 
-/// The full comparison of two samples: test, effect and shift.
-pub fn compare_samples(baseline: &[f64], window: &[f64]) -> Option<ShiftTest> {
-    if baseline.is_empty() || window.is_empty() || baseline.iter().chain(window).any(|v| v.is_nan())
-    {
-        return None;
-    }
-    let (xs, ys) = (sorted(baseline), sorted(window));
-    let mw = mann_whitney_sorted(&xs, &ys, MethodChoice::Auto);
-    let (_, tie_term, _) = rank_sums(&xs, &ys);
-    Some(ShiftTest {
+/// The sizes of the samples a Hodges-Lehmann estimate was taken on, when
+/// subsampled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct HlSubsample {
+    /// Baseline values used (of `n_baseline`).
+    pub baseline: u64,
+    /// Window values used (of `n_window`).
+    pub window: u64,
+}
+
+/// The step of the systematic subsample of `n` values, `None` when all are kept.
+fn subsample_step(n: usize) -> Option<usize> {
+    (n > HL_MAX_SAMPLES).then(|| n.div_ceil(HL_MAX_SAMPLES))
+}
+
+/// Every `step`-th value of `values` (time order), sorted.
+fn sorted_subsample(values: impl Iterator<Item = f64>, step: usize) -> Vec<f64> {
+    let mut v: Vec<f64> = values.step_by(step).collect();
+    v.sort_unstable_by(f64::total_cmp);
+    v
+}
+
+/// The comparison of sorted samples; `x_sub` / `y_sub` the sorted subsamples
+/// the Hodges-Lehmann estimate is taken on instead, if any.
+fn shift_test_sorted(
+    xs: &[f64],
+    ys: &[f64],
+    x_sub: Option<&[f64]>,
+    y_sub: Option<&[f64]>,
+) -> ShiftTest {
+    let (mw, tie_term) = mann_whitney_sorted(xs, ys, MethodChoice::Auto);
+    let subsampled = x_sub.is_some() || y_sub.is_some();
+    let (hx, hy) = (x_sub.unwrap_or(xs), y_sub.unwrap_or(ys));
+    let hl_ties = if subsampled {
+        rank_sums(hx, hy).1
+    } else {
+        tie_term
+    };
+    ShiftTest {
         u: mw.u1,
         p_value: mw.p_value,
         z: mw.z,
         method: mw.method,
         rank_biserial: mw.rank_biserial(),
         probability_of_superiority: mw.probability_of_superiority(),
-        hodges_lehmann: hodges_lehmann_sorted(&xs, &ys, tie_term, CONFIDENCE),
-    })
+        hodges_lehmann: hodges_lehmann_sorted(hx, hy, hl_ties, CONFIDENCE),
+        hl_subsample: subsampled.then(|| HlSubsample {
+            baseline: hx.len() as u64,
+            window: hy.len() as u64,
+        }),
+    }
+}
+
+/// The full comparison of two samples (each in time order): test, effect and
+/// shift. Beyond [`HL_MAX_SAMPLES`] values the shift is of a subsample.
+pub fn compare_samples(baseline: &[f64], window: &[f64]) -> Option<ShiftTest> {
+    if baseline.is_empty() || window.is_empty() || baseline.iter().chain(window).any(|v| v.is_nan())
+    {
+        return None;
+    }
+    let (xs, ys) = (sorted(baseline), sorted(window));
+    let x_sub = subsample_step(xs.len()).map(|k| sorted_subsample(baseline.iter().copied(), k));
+    let y_sub = subsample_step(ys.len()).map(|k| sorted_subsample(window.iter().copied(), k));
+    Some(shift_test_sorted(
+        &xs,
+        &ys,
+        x_sub.as_deref(),
+        y_sub.as_deref(),
+    ))
 }
 
 /// Whether a window could be compared.

@@ -308,24 +308,45 @@ fn rel(dir: &Path, path: &Path) -> String {
 /// Checks each metrics file; returns the samples of the good ones.
 fn check_metrics(dir: &Path, v: &mut Validation) -> Vec<(PathBuf, FileSamples)> {
     let mut parsed = Vec::new();
+    // The mapping `build` would use, so that mapped and ignored files are
+    // judged as `build` judges them.
+    let mapping = match ingest::load_mapping(dir, None) {
+        Ok(m) => m,
+        Err(e) => {
+            v.problems.push(e.into());
+            return parsed;
+        }
+    };
     for path in metric_files(dir, v) {
         let ext = path
             .extension()
             .map(|e| e.to_string_lossy().to_ascii_lowercase());
         match ext.as_deref() {
-            Some("csv") | Some("json") => {}
+            Some("csv") | Some("json") | Some("log") => {}
             _ => continue, // read_run warns about these
         }
         let Some(bytes) = read(&path, "a metrics file", v) else {
             continue;
         };
-        v.files.push(rel(dir, &path));
-        let result = if ext.as_deref() == Some("csv") {
+        // A long CSV is checked row by row, going on after each bad row;
+        // any other file is read whole, as `build` reads it.
+        let long_csv = ext.as_deref() == Some("csv") && !ingest::is_grafana_csv(&path);
+        let result = if long_csv {
+            v.files.push(rel(dir, &path));
             check_csv(&path, &bytes, v)
         } else {
-            ingest::parse_prometheus(&path, &bytes)
-                .map_err(|e| v.problems.push(e.into()))
-                .ok()
+            match ingest::read_metrics_file(&path, &mapping) {
+                Ok(Ok(samples)) => {
+                    v.files.push(rel(dir, &path));
+                    Some(samples)
+                }
+                Ok(Err(_skipped)) => None, // read_run warns about these
+                Err(e) => {
+                    v.files.push(rel(dir, &path));
+                    v.problems.push(e.into());
+                    None
+                }
+            }
         };
         if let Some(samples) = result {
             parsed.push((path, samples));

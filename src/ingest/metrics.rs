@@ -141,35 +141,8 @@ pub fn read_metrics_with(run_dir: &Path, mapping: &Mapping) -> Result<Metrics, I
                 path, rel, format, ..
             } => (path, rel, format),
         };
-        let io_error = |source| InputError::Io {
-            path: path.clone(),
-            source,
-        };
-        let file = fs::File::open(&path).map_err(io_error)?;
-        let bytes = file.metadata().map_err(io_error)?.len();
-        let mut format = format;
-        let read = match format {
-            "csv" if super::grafana::is_grafana_csv(&read_head(&path)) => {
-                format = "grafana";
-                let text = fs::read(&path).map_err(io_error)?;
-                progress.advance(text.len() as u64);
-                super::grafana::read_grafana(&path, &text, mapping)?
-            }
-            "csv" => FileOutcome::Samples(parse_long_csv_with(&path, file, &mut progress)?),
-            "sysbench" => {
-                let text = fs::read(&path).map_err(io_error)?;
-                progress.advance(text.len() as u64);
-                FileOutcome::Samples(super::sysbench::parse_sysbench(
-                    &path,
-                    &text,
-                    &mapping.sysbench,
-                )?)
-            }
-            _ => match parse_prometheus_file(&path, file, &mut progress) {
-                Ok(samples) => FileOutcome::Samples(samples),
-                Err(e) => super::mapping::prometheus_fallback(&path, mapping, e)?,
-            },
-        };
+        let bytes = fs::metadata(&path).map_or(0, |m| m.len());
+        let (format, read) = read_file(&path, format, mapping, &mut progress)?;
         let samples = match read {
             FileOutcome::Samples(samples) => samples,
             FileOutcome::Skipped(why) => {
@@ -190,6 +163,82 @@ pub fn read_metrics_with(run_dir: &Path, mapping: &Mapping) -> Result<Metrics, I
     drop(progress);
     out.series = merge_series(parts)?;
     Ok(out)
+}
+
+/// One metrics file read as `build` reads it, through the mapping: its
+/// samples, or (as `Err`) why `build` skips it. For `validate`.
+pub fn read_metrics_file(
+    path: &Path,
+    mapping: &Mapping,
+) -> Result<Result<FileSamples, String>, InputError> {
+    let extension = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase());
+    let format = match extension.as_deref() {
+        Some("csv") => "csv",
+        Some("json") => "prometheus",
+        Some("log") if super::sysbench::is_sysbench_log(path, &read_head(path)) => "sysbench",
+        _ => return Ok(Err("skipped: not a metrics file".into())),
+    };
+    let (_, outcome) = read_file(path, format, mapping, &mut Progress::new(0))?;
+    Ok(match outcome {
+        FileOutcome::Samples(samples) => Ok(samples),
+        FileOutcome::Skipped(why) => Err(why),
+    })
+}
+
+/// Whether a CSV is a Grafana export (a `Time` column, no `metric` column).
+pub fn is_grafana_csv(path: &Path) -> bool {
+    super::grafana::is_grafana_csv(&read_head(path))
+}
+
+/// Reads one metrics file of the given kind (`csv`, `sysbench`, `prometheus`),
+/// through the mapping. Returns the format actually read (a CSV may turn out
+/// to be a Grafana export) and the samples, or why the file was skipped.
+pub(crate) fn read_file(
+    path: &Path,
+    format: &'static str,
+    mapping: &Mapping,
+    progress: &mut Progress,
+) -> Result<(&'static str, FileOutcome), InputError> {
+    let io_error = |source| InputError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = fs::File::open(path).map_err(io_error)?;
+    Ok(match format {
+        "csv" if super::grafana::is_grafana_csv(&read_head(path)) => {
+            let text = fs::read(path).map_err(io_error)?;
+            progress.advance(text.len() as u64);
+            (
+                "grafana",
+                super::grafana::read_grafana(path, &text, mapping)?,
+            )
+        }
+        "csv" => (
+            "csv",
+            FileOutcome::Samples(parse_long_csv_with(path, file, progress)?),
+        ),
+        "sysbench" => {
+            let text = fs::read(path).map_err(io_error)?;
+            progress.advance(text.len() as u64);
+            (
+                "sysbench",
+                FileOutcome::Samples(super::sysbench::parse_sysbench(
+                    path,
+                    &text,
+                    &mapping.sysbench,
+                )?),
+            )
+        }
+        _ => (
+            "prometheus",
+            match parse_prometheus_file(path, file, progress) {
+                Ok(samples) => FileOutcome::Samples(samples),
+                Err(e) => super::mapping::prometheus_fallback(path, mapping, e)?,
+            },
+        ),
+    })
 }
 
 /// Merges the samples of several files (`path` for messages, samples in

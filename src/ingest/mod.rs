@@ -22,7 +22,9 @@ pub use events::{EventLog, parse_events, read_events};
 pub use long_csv::{parse_long_csv, parse_metric};
 pub use manifest::{parse_manifest, read_manifest};
 pub use mapping::{DEFAULT_MAPPING, Mapping, load_mapping};
-pub use metrics::{Metrics, merge_series, read_metrics, read_metrics_with};
+pub use metrics::{
+    Metrics, is_grafana_csv, merge_series, read_metrics, read_metrics_file, read_metrics_with,
+};
 pub use progress::show_progress;
 pub use prometheus::parse_prometheus;
 pub use util::{check_unix_seconds, parse_timestamp, parse_value};

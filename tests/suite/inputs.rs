@@ -314,3 +314,14 @@ fn what_the_inputs_need_from_the_mapping_is_named() {
         mean_in(&tps, baseline(&summary)),
     );
 }
+
+#[test]
+fn validate_judges_these_inputs_as_build_does() {
+    // The same directory build accepts: validate finds no problem in it.
+    let run = assemble(true);
+    super::cli::canary()
+        .arg("validate")
+        .arg(run.path())
+        .assert()
+        .success();
+}
