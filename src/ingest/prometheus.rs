@@ -202,8 +202,8 @@ fn samples_of(
             None,
             Some("data.result"),
             format!(
-                "{} series in one file: one series per file is required for now \
-                 (a label mapping comes later); narrow the query, e.g. with sum()",
+                "{} series in one file: choose or aggregate them with a [[metric]] rule \
+                 in mapping.toml, or narrow the query, e.g. with sum()",
                 series.len()
             ),
         ));
