@@ -31,13 +31,14 @@
 //! per-query samples for latency metrics fed by them, series points
 //! otherwise, kill switch checks for the kill switch metrics).
 
-use crate::analysis::{DataSource, MetricAnalysis, Span, Windows};
+use crate::analysis::{DataSource, MetricAnalysis, Span, Windows, span_slice};
 use crate::classify::{MetricVerdict, Status};
-use crate::model::{InputMetric, MetricId, RawLatency, RunData, Window};
+use crate::model::{InputMetric, MetricId, RawLatency, RunData, Sample, Window};
 use crate::thresholds::{BoundKind, MetricThreshold};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, Normal};
+use std::borrow::Cow;
 
 /// A window needs at least this many samples, and so does the baseline, to be compared.
 pub const MIN_SAMPLES: usize = 8;
@@ -566,27 +567,32 @@ impl MetricSignificance {
     }
 }
 
-/// The samples each window of a metric is summarised from.
-fn window_samples(
-    run: &RunData,
-    analysis: &MetricAnalysis,
+/// The samples each window of a metric is summarised from, in time order:
+/// borrowed from the run by binary search (its series are sorted by time), or
+/// copied out when a timeline is not sorted. Also which raw latency
+/// distribution they come from, if one.
+fn window_samples<'a>(
+    run: &'a RunData,
+    analysis: &'a MetricAnalysis,
     windows: &Windows,
-) -> [Option<Vec<f64>>; 3] {
+) -> (Option<RawLatency>, [Option<Cow<'a, [Sample]>>; 3]) {
     let metric = analysis.metric;
-    let raw: Option<&[crate::model::Sample]> = match analysis.source {
-        DataSource::RawSamples => RawLatency::ALL
-            .into_iter()
-            .find(|r| {
+    let mut raw_latency = None;
+    let raw: Option<&[Sample]> = match analysis.source {
+        DataSource::RawSamples => {
+            raw_latency = RawLatency::ALL.into_iter().find(|r| {
                 let (p50, p99) = r.metrics();
                 metric == p50 || metric == p99
-            })
-            .and_then(|r| run.series.get(&InputMetric::Raw(r)))
-            .map(Vec::as_slice),
+            });
+            raw_latency
+                .and_then(|r| run.series.get(&InputMetric::Raw(r)))
+                .map(Vec::as_slice)
+        }
         DataSource::Series | DataSource::Events => Some(analysis.timeline.as_slice()),
         DataSource::None => None,
     };
     let Some(samples) = raw else {
-        return [None, None, None];
+        return (raw_latency, [None, None, None]);
     };
     // Kill switch checks: everything before the DDL counts as baseline and
     // everything after it as post, as the analysis counts them.
@@ -608,15 +614,103 @@ fn window_samples(
     } else {
         [windows.baseline, windows.during, windows.post]
     };
-    spans.map(|span| {
-        span.map(|s| {
-            samples
-                .iter()
-                .filter(|x| s.contains(x.t))
-                .map(|x| x.v)
-                .collect()
-        })
-    })
+    let by_time = samples.is_sorted_by(|a, b| a.t <= b.t);
+    (
+        raw_latency,
+        spans.map(|span| {
+            span.map(|s| {
+                if by_time {
+                    Cow::Borrowed(span_slice(samples, s))
+                } else {
+                    Cow::Owned(samples.iter().filter(|x| s.contains(x.t)).copied().collect())
+                }
+            })
+        }),
+    )
+}
+
+/// A window's values sorted (NaNs, if any, at the ends).
+fn sorted_values(samples: &[Sample]) -> Vec<f64> {
+    let mut v: Vec<f64> = samples.iter().map(|s| s.v).collect();
+    v.sort_unstable_by(f64::total_cmp);
+    v
+}
+
+/// The part of a window's comparison that depends only on its samples, not on
+/// the metric: shared by the P50 and P99 metrics of one raw distribution.
+#[derive(Debug, Clone)]
+struct WindowTest {
+    outcome: Outcome,
+    reason: Option<String>,
+    n_baseline: u64,
+    n_window: u64,
+    test: Option<ShiftTest>,
+}
+
+/// Baseline (time order, and its values sorted) against one window.
+fn test_window(
+    window: Window,
+    baseline: Option<(&[Sample], &[f64])>,
+    values: Option<&[Sample]>,
+) -> WindowTest {
+    let mut c = WindowTest {
+        outcome: Outcome::NoData,
+        reason: None,
+        n_baseline: baseline.map_or(0, |b| b.0.len() as u64),
+        n_window: values.map_or(0, |v| v.len() as u64),
+        test: None,
+    };
+    let (Some((b, bs)), Some(v)) = (baseline, values) else {
+        c.reason = Some("no baseline or no such window".into());
+        return c;
+    };
+    if b.is_empty() || v.is_empty() {
+        c.reason = Some("no samples in the baseline or the window".into());
+        return c;
+    }
+    c.outcome = Outcome::Sparse;
+    if b.len() < MIN_SAMPLES || v.len() < MIN_SAMPLES {
+        c.reason = Some(format!(
+            "fewer than {MIN_SAMPLES} samples ({} baseline, {} {})",
+            b.len(),
+            v.len(),
+            window.key()
+        ));
+        return c;
+    }
+    let vs = sorted_values(v);
+    // Sorted by total order, so the ends bound every value (and a NaN, which
+    // sorts to an end, equals nothing).
+    let (lo, hi) = ((bs[0], bs[bs.len() - 1]), (vs[0], vs[vs.len() - 1]));
+    if [lo.0, lo.1, hi.0, hi.1].iter().all(|x| *x == 0.0) {
+        c.reason = Some("all zero".into());
+        return c;
+    }
+    let first = lo.0;
+    if [lo.1, hi.0, hi.1].iter().all(|x| *x == first) {
+        c.reason = Some(format!("every sample is {}", fmt_num(first)));
+        return c;
+    }
+    if [lo.0, lo.1, hi.0, hi.1].iter().any(|x| x.is_nan()) {
+        c.reason = Some("a sample is not a number".into());
+        return c;
+    }
+    let x_sub = subsample_step(b.len()).map(|k| sorted_subsample(b.iter().map(|s| s.v), k));
+    let y_sub = subsample_step(v.len()).map(|k| sorted_subsample(v.iter().map(|s| s.v), k));
+    c.outcome = Outcome::Tested;
+    c.test = Some(shift_test_sorted(bs, &vs, x_sub.as_deref(), y_sub.as_deref()));
+    c
+}
+
+/// Baseline against during and against post, from the windows' samples.
+fn test_windows(samples: &[Option<Cow<'_, [Sample]>>; 3]) -> [WindowTest; 2] {
+    let [baseline, during, post] = samples;
+    let sorted_baseline = baseline.as_deref().map(sorted_values);
+    let b = baseline.as_deref().zip(sorted_baseline.as_deref());
+    [
+        test_window(Window::During, b, during.as_deref()),
+        test_window(Window::Post, b, post.as_deref()),
+    ]
 }
 
 fn fmt_num(v: f64) -> String {
@@ -655,58 +749,29 @@ fn with_unit(v: f64, unit: &str, signed: bool) -> String {
     }
 }
 
+/// The metric's view of a window's test: significance, direction, note.
 fn compare_window(
     metric: MetricId,
     worse: Worse,
     window: Window,
-    baseline: Option<&[f64]>,
-    values: Option<&[f64]>,
+    t: WindowTest,
     window_status: Status,
 ) -> WindowComparison {
     let mut c = WindowComparison {
         window,
-        outcome: Outcome::NoData,
-        reason: None,
-        n_baseline: baseline.map_or(0, |b| b.len() as u64),
-        n_window: values.map_or(0, |v| v.len() as u64),
+        outcome: t.outcome,
+        reason: t.reason,
+        n_baseline: t.n_baseline,
+        n_window: t.n_window,
         test: None,
         significant: false,
         worsening: false,
         flagged_by_bounds: matches!(window_status, Status::Warning | Status::Critical),
         note: None,
     };
-    let (Some(b), Some(v)) = (baseline, values) else {
-        c.reason = Some("no baseline or no such window".into());
+    let Some(test) = t.test else {
         return c;
     };
-    if b.is_empty() || v.is_empty() {
-        c.reason = Some("no samples in the baseline or the window".into());
-        return c;
-    }
-    c.outcome = Outcome::Sparse;
-    if b.len() < MIN_SAMPLES || v.len() < MIN_SAMPLES {
-        c.reason = Some(format!(
-            "fewer than {MIN_SAMPLES} samples ({} baseline, {} {})",
-            b.len(),
-            v.len(),
-            window.key()
-        ));
-        return c;
-    }
-    let first = b[0];
-    if b.iter().chain(v).all(|x| *x == 0.0) {
-        c.reason = Some("all zero".into());
-        return c;
-    }
-    if b.iter().chain(v).all(|x| *x == first) {
-        c.reason = Some(format!("every sample is {}", fmt_num(first)));
-        return c;
-    }
-    let Some(test) = compare_samples(b, v) else {
-        c.reason = Some("a sample is not a number".into());
-        return c;
-    };
-    c.outcome = Outcome::Tested;
     c.significant = test.p_value < ALPHA && test.rank_biserial.abs() >= MIN_EFFECT;
     c.worsening = c.significant
         && match worse {
@@ -718,7 +783,7 @@ fn compare_window(
         let hl = &test.hodges_lehmann;
         c.note = Some(format!(
             "{} shifted {} {} than the baseline, which the bounds did not flag: \
-             Hodges-Lehmann shift {} ({:.0}% CI {} to {}), {}, rank-biserial r = {:+.2}",
+             Hodges-Lehmann shift {} ({:.0}% CI {} to {}{}), {}, rank-biserial r = {:+.2}",
             metric.label(),
             if test.rank_biserial > 0.0 {
                 "higher"
@@ -734,12 +799,24 @@ fn compare_window(
             hl.confidence * 100.0,
             with_unit(hl.ci_low, metric.unit(), true),
             with_unit(hl.ci_high, metric.unit(), true),
+            test.hl_subsample
+                .map(|s| format!(", of a subsample of {} / {}", s.baseline, s.window))
+                .unwrap_or_default(),
             fmt_p(test.p_value),
             test.rank_biserial
         ));
     }
     c.test = Some(test);
     c
+}
+
+/// Window tests already computed for a run's raw latency distributions, so
+/// that the P50 and P99 metrics of one distribution (the same samples, so the
+/// same comparison) are tested once. One cache serves one run and one set of
+/// windows.
+#[derive(Debug, Default)]
+pub struct SignificanceCache {
+    raw: Vec<(RawLatency, [WindowTest; 2])>,
 }
 
 /// Baseline against during and against post for one metric.
@@ -749,29 +826,27 @@ pub fn compare_metric(
     windows: &Windows,
     verdict: &MetricVerdict,
     threshold: &MetricThreshold,
+    cache: &mut SignificanceCache,
 ) -> MetricSignificance {
-    let [baseline, during, post] = window_samples(run, analysis, windows);
+    let (raw, samples) = window_samples(run, analysis, windows);
+    let cached = raw.and_then(|r| cache.raw.iter().find(|(c, _)| *c == r));
+    let [during, post] = match cached {
+        Some((_, tests)) => tests.clone(),
+        None => {
+            let tests = test_windows(&samples);
+            if let Some(r) = raw {
+                cache.raw.push((r, tests.clone()));
+            }
+            tests
+        }
+    };
     let worse = Worse::of(threshold.kind);
     let m = analysis.metric;
     MetricSignificance {
         worse,
         blocks: threshold.significance_blocks,
-        during: compare_window(
-            m,
-            worse,
-            Window::During,
-            baseline.as_deref(),
-            during.as_deref(),
-            verdict.during_status,
-        ),
-        post: compare_window(
-            m,
-            worse,
-            Window::Post,
-            baseline.as_deref(),
-            post.as_deref(),
-            verdict.post_status,
-        ),
+        during: compare_window(m, worse, Window::During, during, verdict.during_status),
+        post: compare_window(m, worse, Window::Post, post, verdict.post_status),
     }
 }
 

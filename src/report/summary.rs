@@ -227,6 +227,7 @@ pub fn assemble(
     thresholds: ThresholdsUsed,
 ) -> ReportData {
     let th = &thresholds.values;
+    let mut cache = crate::significance::SignificanceCache::default();
     let significance: Vec<crate::significance::MetricSignificance> = analysis
         .metrics
         .iter()
@@ -238,6 +239,7 @@ pub fn assemble(
                 &analysis.windows,
                 v,
                 th.for_metric(a.metric),
+                &mut cache,
             )
         })
         .collect();
