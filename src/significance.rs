@@ -465,7 +465,7 @@ fn shift_test_sorted(
         rank_biserial: mw.rank_biserial(),
         probability_of_superiority: mw.probability_of_superiority(),
         hodges_lehmann: hodges_lehmann_sorted(hx, hy, hl_ties, CONFIDENCE),
-        hl_subsample: subsampled.then(|| HlSubsample {
+        hl_subsample: subsampled.then_some(HlSubsample {
             baseline: hx.len() as u64,
             window: hy.len() as u64,
         }),
@@ -567,6 +567,9 @@ impl MetricSignificance {
     }
 }
 
+/// A window's samples in time order (`None`: no such window).
+type WindowSamples<'a> = Option<Cow<'a, [Sample]>>;
+
 /// The samples each window of a metric is summarised from, in time order:
 /// borrowed from the run by binary search (its series are sorted by time), or
 /// copied out when a timeline is not sorted. Also which raw latency
@@ -575,7 +578,7 @@ fn window_samples<'a>(
     run: &'a RunData,
     analysis: &'a MetricAnalysis,
     windows: &Windows,
-) -> (Option<RawLatency>, [Option<Cow<'a, [Sample]>>; 3]) {
+) -> (Option<RawLatency>, [WindowSamples<'a>; 3]) {
     let metric = analysis.metric;
     let mut raw_latency = None;
     let raw: Option<&[Sample]> = match analysis.source {
@@ -622,7 +625,13 @@ fn window_samples<'a>(
                 if by_time {
                     Cow::Borrowed(span_slice(samples, s))
                 } else {
-                    Cow::Owned(samples.iter().filter(|x| s.contains(x.t)).copied().collect())
+                    Cow::Owned(
+                        samples
+                            .iter()
+                            .filter(|x| s.contains(x.t))
+                            .copied()
+                            .collect(),
+                    )
                 }
             })
         }),
@@ -698,12 +707,17 @@ fn test_window(
     let x_sub = subsample_step(b.len()).map(|k| sorted_subsample(b.iter().map(|s| s.v), k));
     let y_sub = subsample_step(v.len()).map(|k| sorted_subsample(v.iter().map(|s| s.v), k));
     c.outcome = Outcome::Tested;
-    c.test = Some(shift_test_sorted(bs, &vs, x_sub.as_deref(), y_sub.as_deref()));
+    c.test = Some(shift_test_sorted(
+        bs,
+        &vs,
+        x_sub.as_deref(),
+        y_sub.as_deref(),
+    ));
     c
 }
 
 /// Baseline against during and against post, from the windows' samples.
-fn test_windows(samples: &[Option<Cow<'_, [Sample]>>; 3]) -> [WindowTest; 2] {
+fn test_windows(samples: &[WindowSamples<'_>; 3]) -> [WindowTest; 2] {
     let [baseline, during, post] = samples;
     let sorted_baseline = baseline.as_deref().map(sorted_values);
     let b = baseline.as_deref().zip(sorted_baseline.as_deref());
@@ -938,5 +952,28 @@ mod tests {
         assert!(t.hodges_lehmann.ci_low <= 0.25 && 0.25 <= t.hodges_lehmann.ci_high + 1e-3);
         assert!(t.p_value < 1e-100);
         assert!(t.rank_biserial > 0.4);
+        // Shift of every 4th baseline and every 6th window value; U of all.
+        assert_eq!(
+            t.hl_subsample,
+            Some(HlSubsample {
+                baseline: 50_000,
+                window: 50_000
+            })
+        );
+        assert_eq!(t.u + compare_samples(&y, &x).unwrap().u, (n1 * n2) as f64);
+    }
+
+    #[test]
+    fn samples_within_the_cap_are_not_subsampled() {
+        let x: Vec<f64> = (0..HL_MAX_SAMPLES).map(|i| (i % 977) as f64).collect();
+        let y: Vec<f64> = (0..300).map(|i| (i % 31) as f64 + 0.5).collect();
+        let t = compare_samples(&x, &y).unwrap();
+        assert_eq!(t.hl_subsample, None);
+        assert_eq!(
+            t.hodges_lehmann,
+            hodges_lehmann(&x, &y, CONFIDENCE).unwrap()
+        );
+        assert_eq!(subsample_step(HL_MAX_SAMPLES + 1), Some(2));
+        assert_eq!(subsample_step(HL_MAX_SAMPLES), None);
     }
 }

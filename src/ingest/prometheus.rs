@@ -683,7 +683,7 @@ mod tests {
         let text = matrix(&[one, one, one].join(","));
         let e = err_at("m/cpu_usage_pct.json", &text);
         assert!(
-            e.contains("3 series in one file: one series per file is required for now"),
+            e.contains("3 series in one file: choose or aggregate them with a [[metric]] rule"),
             "{e}"
         );
     }

@@ -1913,10 +1913,13 @@ pub fn significance_view(data: &ReportData, lang: Lang) -> SignificanceView {
                         window: w.window.key().to_string(),
                         n: format!("{} / {}", w.n_baseline, w.n_window),
                         shift: format!(
-                            "{} [{}, {}]",
+                            "{} [{}, {}]{}",
                             signed_with_unit(hl.shift, &m.unit),
                             signed_with_unit(hl.ci_low, &m.unit),
-                            signed_with_unit(hl.ci_high, &m.unit)
+                            signed_with_unit(hl.ci_high, &m.unit),
+                            t.hl_subsample
+                                .map(|s| format!(" (subsample of {} / {})", s.baseline, s.window))
+                                .unwrap_or_default()
                         ),
                         p: fmt_p(t.p_value),
                         effect: format!("{:+.2}", t.rank_biserial),
