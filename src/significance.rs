@@ -60,6 +60,13 @@ pub const EXACT_MAX_TERMS: usize = 2_000_000;
 /// ([`ShiftTest::hl_subsample`]).
 pub const HL_MAX_SAMPLES: usize = 50_000;
 
+/// Above this many values in a window, the whole test (U, p-value, effect and
+/// shift) runs on a systematic subsample of every k-th value in time order,
+/// k = ⌈n / `TEST_MAX_SAMPLES`⌉, and says so ([`ShiftTest::test_subsample`]).
+/// Half a million values detect any shift worth a reviewer's time; sorting
+/// tens of millions would cost more than the rest of a build.
+pub const TEST_MAX_SAMPLES: usize = 500_000;
+
 /// How a p-value was computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -417,6 +424,10 @@ pub struct ShiftTest {
     /// the effect size are of every value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hl_subsample: Option<HlSubsample>,
+    /// Set when a window had more than [`TEST_MAX_SAMPLES`] values: the whole
+    /// test is of systematic subsamples of these sizes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_subsample: Option<HlSubsample>,
 }
 
 /// The sizes of the samples a Hodges-Lehmann estimate was taken on, when
@@ -469,6 +480,7 @@ fn shift_test_sorted(
             baseline: hx.len() as u64,
             window: hy.len() as u64,
         }),
+        test_subsample: None,
     }
 }
 
@@ -716,15 +728,36 @@ fn test_window(
     c
 }
 
+/// Every k-th sample (time order) of a window above [`TEST_MAX_SAMPLES`].
+fn thinned(samples: &[Sample]) -> Option<Vec<Sample>> {
+    (samples.len() > TEST_MAX_SAMPLES).then(|| {
+        let k = samples.len().div_ceil(TEST_MAX_SAMPLES);
+        samples.iter().step_by(k).copied().collect()
+    })
+}
+
 /// Baseline against during and against post, from the windows' samples.
 fn test_windows(samples: &[WindowSamples<'_>; 3]) -> [WindowTest; 2] {
-    let [baseline, during, post] = samples;
-    let sorted_baseline = baseline.as_deref().map(sorted_values);
-    let b = baseline.as_deref().zip(sorted_baseline.as_deref());
-    [
-        test_window(Window::During, b, during.as_deref()),
-        test_window(Window::Post, b, post.as_deref()),
-    ]
+    let full: [Option<&[Sample]>; 3] = [0, 1, 2].map(|i| samples[i].as_deref());
+    let thin: [Option<Vec<Sample>>; 3] = full.map(|w| w.and_then(thinned));
+    let used: [Option<&[Sample]>; 3] = [0, 1, 2].map(|i| thin[i].as_deref().or(full[i]));
+    let sorted_baseline = used[0].map(sorted_values);
+    let b = used[0].zip(sorted_baseline.as_deref());
+    [(Window::During, 1), (Window::Post, 2)].map(|(window, i)| {
+        let mut t = test_window(window, b, used[i]);
+        // Counts are of the whole windows; the test says what it used.
+        t.n_baseline = full[0].map_or(0, |s| s.len() as u64);
+        t.n_window = full[i].map_or(0, |s| s.len() as u64);
+        if (thin[0].is_some() || thin[i].is_some())
+            && let Some(test) = t.test.as_mut()
+        {
+            test.test_subsample = Some(HlSubsample {
+                baseline: used[0].map_or(0, |s| s.len() as u64),
+                window: used[i].map_or(0, |s| s.len() as u64),
+            });
+        }
+        t
+    })
 }
 
 fn fmt_num(v: f64) -> String {
@@ -813,7 +846,8 @@ fn compare_window(
             hl.confidence * 100.0,
             with_unit(hl.ci_low, metric.unit(), true),
             with_unit(hl.ci_high, metric.unit(), true),
-            test.hl_subsample
+            test.test_subsample
+                .or(test.hl_subsample)
                 .map(|s| format!(", of a subsample of {} / {}", s.baseline, s.window))
                 .unwrap_or_default(),
             fmt_p(test.p_value),
@@ -867,6 +901,38 @@ pub fn compare_metric(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn huge_windows_are_tested_on_a_stated_subsample() {
+        let n = TEST_MAX_SAMPLES + 1;
+        let window = |shift: f64| -> Vec<Sample> {
+            (0..n)
+                .map(|i| Sample {
+                    t: i as f64,
+                    v: (i % 1000) as f64 + shift,
+                })
+                .collect()
+        };
+        let (base, later) = (window(0.0), window(50.0));
+        let samples = [
+            Some(Cow::Borrowed(&base[..])),
+            Some(Cow::Borrowed(&later[..])),
+            None,
+        ];
+        let [during, _] = test_windows(&samples);
+        assert_eq!((during.n_baseline, during.n_window), (n as u64, n as u64));
+        let t = during.test.expect("tested");
+        let used = n.div_ceil(2) as u64;
+        assert_eq!(
+            t.test_subsample,
+            Some(HlSubsample {
+                baseline: used,
+                window: used
+            })
+        );
+        assert!(t.p_value < 1e-10 && t.rank_biserial > 0.0);
+        assert!((t.hodges_lehmann.shift - 50.0).abs() <= 1.0);
+    }
 
     fn brute_kth(x: &[f64], y: &[f64], k: usize) -> f64 {
         let mut d: Vec<f64> = x

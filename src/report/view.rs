@@ -1917,7 +1917,8 @@ pub fn significance_view(data: &ReportData, lang: Lang) -> SignificanceView {
                             signed_with_unit(hl.shift, &m.unit),
                             signed_with_unit(hl.ci_low, &m.unit),
                             signed_with_unit(hl.ci_high, &m.unit),
-                            t.hl_subsample
+                            t.test_subsample
+                                .or(t.hl_subsample)
                                 .map(|s| format!(" (subsample of {} / {})", s.baseline, s.window))
                                 .unwrap_or_default()
                         ),
