@@ -572,44 +572,71 @@ fn describe_breach(v: &MetricVerdict) -> String {
     }
 }
 
+/// The four checks of template 6.1, each passed or not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndexChecks {
+    pub exists: bool,
+    /// EXPLAIN uses the index with access type ref or range.
+    pub usable: bool,
+    pub same_columns: bool,
+    pub right_type: bool,
+}
+
+impl IndexChecks {
+    pub fn of(target: &crate::model::Target, v: &Verification) -> IndexChecks {
+        let access_ok = v
+            .explain_type
+            .as_deref()
+            .is_some_and(|a| a.eq_ignore_ascii_case("ref") || a.eq_ignore_ascii_case("range"));
+        IndexChecks {
+            exists: v.index_exists,
+            usable: access_ok && v.explain_key.as_deref() == Some(target.index_name.as_str()),
+            same_columns: v.columns.len() == target.columns.len()
+                && v.columns
+                    .iter()
+                    .zip(&target.columns)
+                    .all(|(a, b)| a.eq_ignore_ascii_case(b)),
+            right_type: v
+                .index_type
+                .as_deref()
+                .is_some_and(|it| it.eq_ignore_ascii_case(&target.index_type)),
+        }
+    }
+}
+
 fn verify_index(manifest: &Manifest, v: Option<&Verification>) -> (bool, String) {
     let Some(v) = v else {
         return (false, "no verification was recorded".into());
     };
     let t = &manifest.target;
+    let checks = IndexChecks::of(t, v);
     let mut problems = Vec::new();
-    if !v.index_exists {
+    if !checks.exists {
         problems.push(format!("index {} not found by SHOW INDEX", t.index_name));
     }
-    match v.explain_type.as_deref() {
-        Some(a) if a.eq_ignore_ascii_case("ref") || a.eq_ignore_ascii_case("range") => {}
-        Some(a) => problems.push(format!("EXPLAIN access type is {a}, not ref or range")),
-        None => problems.push("no EXPLAIN access type recorded".into()),
+    if !checks.usable {
+        match (v.explain_type.as_deref(), v.explain_key.as_deref()) {
+            (None, _) => problems.push("no EXPLAIN access type recorded".into()),
+            (Some(a), _) if !(a.eq_ignore_ascii_case("ref") || a.eq_ignore_ascii_case("range")) => {
+                problems.push(format!("EXPLAIN access type is {a}, not ref or range"))
+            }
+            (_, Some(k)) => problems.push(format!("EXPLAIN chose key {k}, not {}", t.index_name)),
+            (_, None) => problems.push("EXPLAIN chose no key".into()),
+        }
     }
-    match v.explain_key.as_deref() {
-        Some(k) if k == t.index_name => {}
-        Some(k) => problems.push(format!("EXPLAIN chose key {k}, not {}", t.index_name)),
-        None => problems.push("EXPLAIN chose no key".into()),
-    }
-    let same_columns = v.columns.len() == t.columns.len()
-        && v.columns
-            .iter()
-            .zip(&t.columns)
-            .all(|(a, b)| a.eq_ignore_ascii_case(b));
-    if !same_columns {
+    if !checks.same_columns {
         problems.push(format!(
             "columns are ({}), planned ({})",
             v.columns.join(", "),
             t.columns.join(", ")
         ));
     }
-    match v.index_type.as_deref() {
-        Some(it) if it.eq_ignore_ascii_case(&t.index_type) => {}
-        other => problems.push(format!(
+    if !checks.right_type {
+        problems.push(format!(
             "index type is {}, planned {}",
-            other.unwrap_or("unknown"),
+            v.index_type.as_deref().unwrap_or("unknown"),
             t.index_type
-        )),
+        ));
     }
     if problems.is_empty() {
         (

@@ -516,34 +516,10 @@ mod tests {
             b"9",
             b"\xef\xbb\xbf",
         ];
-        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::ingest::util::xorshift(0x9e37_79b9_7f4a_7c15);
         for _ in 0..3000 {
             let mut input = base.to_vec();
-            for _ in 0..(1 + next() % 4) {
-                let at = (next() as usize) % (input.len() + 1);
-                match next() % 4 {
-                    0 => input.truncate(at),
-                    1 => {
-                        if at < input.len() {
-                            input.remove(at);
-                        }
-                    }
-                    2 => {
-                        let piece = splice[(next() as usize) % splice.len()];
-                        input.splice(at..at, piece.iter().copied());
-                    }
-                    _ => {
-                        let tail = input.get(at..).unwrap_or_default().to_vec();
-                        input.extend_from_slice(&tail);
-                    }
-                }
-            }
+            crate::ingest::util::mutate(&mut input, &mut next, splice);
             let want = csv_crate_only(&input);
             for block in [16, 1 << 20] {
                 assert_eq!(

@@ -227,13 +227,7 @@ mod tests {
             b"null",
             b"0",
         ];
-        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::ingest::util::xorshift(0x9e37_79b9_7f4a_7c15);
         for round in 0..3000 {
             let source: &[u8] = match round % 4 {
                 0 => csv,
@@ -242,25 +236,7 @@ mod tests {
                 _ => &manifest,
             };
             let mut input = source.to_vec();
-            for _ in 0..(1 + next() % 4) {
-                let at = (next() as usize) % (input.len() + 1);
-                match next() % 4 {
-                    0 => input.truncate(at),
-                    1 => {
-                        if at < input.len() {
-                            input.remove(at);
-                        }
-                    }
-                    2 => {
-                        let piece = splice[(next() as usize) % splice.len()];
-                        input.splice(at..at, piece.iter().copied());
-                    }
-                    _ => {
-                        let tail = input.get(at..).unwrap_or_default().to_vec();
-                        input.extend_from_slice(&tail);
-                    }
-                }
-            }
+            crate::ingest::util::mutate(&mut input, &mut next, splice);
             let path = Path::new("metrics/cpu_usage_pct.x");
             let _ = match round % 4 {
                 0 => parse_long_csv(path, std::io::Cursor::new(&input)).map(|_| ()),

@@ -404,6 +404,42 @@ pub fn is_latency_key(key: &str) -> bool {
     key.ends_with("_ms")
 }
 
+/// A seeded xorshift generator, for the mutation tests.
+#[cfg(test)]
+pub(crate) fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
+    move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    }
+}
+
+/// Applies one to four random edits to `input`: truncate, delete a byte,
+/// splice in one of `splice`, or repeat the tail. For the never-panic tests.
+#[cfg(test)]
+pub(crate) fn mutate(input: &mut Vec<u8>, next: &mut impl FnMut() -> u64, splice: &[&[u8]]) {
+    for _ in 0..(1 + next() % 4) {
+        let at = (next() as usize) % (input.len() + 1);
+        match next() % 4 {
+            0 => input.truncate(at),
+            1 => {
+                if at < input.len() {
+                    input.remove(at);
+                }
+            }
+            2 => {
+                let piece = splice[(next() as usize) % splice.len()];
+                input.splice(at..at, piece.iter().copied());
+            }
+            _ => {
+                let tail = input.get(at..).unwrap_or_default().to_vec();
+                input.extend_from_slice(&tail);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,7 +2,7 @@
 //! already-formatted strings the templates print. Templates compute nothing.
 
 use super::labels::{Lang, labels};
-use super::summary::{IncidentOrigin, ReportData};
+use super::summary::ReportData;
 use crate::analysis::unix;
 use crate::classify::Status;
 use crate::model::{
@@ -1617,18 +1617,18 @@ fn verification_view(m: &Manifest, events: &[EventRecord], missing: &str) -> Ver
             explain_output: missing.into(),
         };
     };
-    let usable = matches!(
-        etype.as_deref().map(str::to_ascii_lowercase).as_deref(),
-        Some("ref" | "range")
-    ) && ekey.as_deref() == Some(t.index_name.as_str());
-    let same_cols = columns.len() == t.columns.len()
-        && columns
-            .iter()
-            .zip(&t.columns)
-            .all(|(a, b)| a.eq_ignore_ascii_case(b));
-    let type_ok = itype
-        .as_deref()
-        .is_some_and(|i| i.eq_ignore_ascii_case(&t.index_type));
+    // The same checks the `index_verified` rule makes.
+    let checks = crate::rules::IndexChecks::of(
+        t,
+        &crate::rules::Verification {
+            index_exists: exists,
+            columns: columns.clone(),
+            index_type: itype.clone(),
+            explain_type: etype.clone(),
+            explain_key: ekey.clone(),
+        },
+    );
+    let (usable, same_cols, type_ok) = (checks.usable, checks.same_columns, checks.right_type);
     VerificationView {
         recorded: true,
         rows: vec![
@@ -1803,14 +1803,6 @@ fn log_line(e: &EventRecord, clock: &Clock) -> Option<String> {
         _ => return None,
     };
     Some(format!("[{t}] {level} - {msg}"))
-}
-
-/// Counts the rows of a kind in the incident log (for tests and summaries).
-pub fn breach_rows(data: &ReportData) -> usize {
-    data.incidents
-        .iter()
-        .filter(|i| i.origin == IncidentOrigin::Breach)
-        .count()
 }
 
 /// Section 3.6, Statistical comparison.
