@@ -1305,25 +1305,31 @@ fn the_password_is_written_nowhere() {
 
 #[test]
 fn ctrl_c_rolls_back_as_a_manual_decision() {
+    operator_signal_rolls_back("INT", "orders_ctrlc");
+}
+
+#[test]
+fn sigterm_rolls_back_like_ctrl_c() {
+    // A service manager stopping capture mid-canary must not leave the index
+    // half-judged: SIGTERM is the operator's stop, as Ctrl-C is.
+    operator_signal_rolls_back("TERM", "orders_sigterm");
+}
+
+fn operator_signal_rolls_back(signal: &str, table: &str) {
     let server = mariadb::shared();
-    server.create_table("orders_ctrlc", 5_000);
+    server.create_table(table, 5_000);
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("run");
-    let mut proc = child(
-        server,
-        "orders_ctrlc",
-        &out,
-        "--monitoring 30s --checkpoints 30s",
-    );
+    let mut proc = child(server, table, &out, "--monitoring 30s --checkpoints 30s");
     assert!(wait_for_event(&out, Duration::from_secs(30), |e| matches!(
         e,
         Event::PhaseStart {
             phase: Phase::Monitoring
         }
     )));
-    // No terminal: the first Ctrl-C rolls back at once.
-    let kill = std::process::Command::new("sh")
-        .args(["-c", "kill -INT \"$0\"", &proc.id().to_string()])
+    // No terminal: the first Ctrl-C (or SIGTERM) rolls back at once.
+    let kill = std::process::Command::new("kill")
+        .args([format!("-{signal}"), proc.id().to_string()])
         .status()
         .unwrap();
     assert!(kill.success());
@@ -1341,7 +1347,7 @@ fn ctrl_c_rolls_back_as_a_manual_decision() {
     assert!(matches!(
         find(&evs, |e| matches!(e, Event::RollbackDecision { .. })),
         Some(Event::RollbackDecision { trigger: RollbackTrigger::Manual, decided_by: Some(by), reason })
-            if by == "operator (Ctrl-C)" && reason.contains("Ctrl-C")
+            if by == "operator (Ctrl-C or SIGTERM)" && reason.contains("SIGTERM")
     ));
     assert!(
         find(&evs, |e| matches!(
@@ -1356,7 +1362,7 @@ fn ctrl_c_rolls_back_as_a_manual_decision() {
         "an operator's decision is no incident"
     );
     assert_eq!(run_end(&evs), Some(RunStatus::Aborted));
-    assert!(!server.index_exists("orders_ctrlc", "idx_canary"));
+    assert!(!server.index_exists(table, "idx_canary"));
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {

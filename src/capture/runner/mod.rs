@@ -65,7 +65,7 @@ impl Stop {
             }
             Stop::Breach(b) => format!("critical breach: {}", b.describe()),
             Stop::ServerLost(e) => format!("lost the server: {e}"),
-            Stop::Operator => "operator stopped the canary (Ctrl-C)".into(),
+            Stop::Operator => "operator stopped the canary (Ctrl-C or SIGTERM)".into(),
             Stop::DdlDone(_) => "DDL finished".into(),
         }
     }

@@ -136,7 +136,7 @@ impl Runner {
         self.rollback_at = Some(Instant::now());
         let decided_by = match trigger {
             RollbackTrigger::Automatic => DECIDED_BY.to_string(),
-            RollbackTrigger::Manual => "operator (Ctrl-C)".to_string(),
+            RollbackTrigger::Manual => "operator (Ctrl-C or SIGTERM)".to_string(),
         };
         self.rec.event(Event::RollbackDecision {
             trigger,
