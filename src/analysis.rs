@@ -128,7 +128,7 @@ pub struct RunAnalysis {
 
 /// Planned span of a phase from the manifest.
 fn planned_spans(manifest: &Manifest) -> BTreeMap<Phase, Span> {
-    let t0 = manifest.plan.start.timestamp_micros() as f64 / 1e6;
+    let t0 = unix(&manifest.plan.start);
     manifest
         .plan
         .phases
@@ -146,9 +146,7 @@ fn planned_spans(manifest: &Manifest) -> BTreeMap<Phase, Span> {
         .collect()
 }
 
-pub fn unix(ts: &chrono::DateTime<chrono::Utc>) -> UnixSeconds {
-    ts.timestamp_micros() as f64 / 1e6
-}
+pub use crate::model::unix_seconds as unix;
 
 /// Actual phase times from the log; an unfinished phase ends where the next
 /// begins, or at the last record.

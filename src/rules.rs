@@ -543,12 +543,7 @@ pub fn apply_significance(
 
 /// "P99 +112 % during the DDL (bound +100 %), sustained 4 min from 19:52" style facts.
 fn describe_breach(v: &MetricVerdict) -> String {
-    let unit = v.metric.unit();
-    let unit = match unit {
-        "count" => String::new(),
-        "%" => "%".to_string(),
-        u => format!(" {u}"),
-    };
+    let value = |x: f64| crate::model::with_unit(fmt_num(x), v.metric.unit());
     let worst = v
         .breaches
         .iter()
@@ -556,12 +551,12 @@ fn describe_breach(v: &MetricVerdict) -> String {
         .max_by(|a, b| a.duration_s().total_cmp(&b.duration_s()));
     match worst {
         Some(b) => format!(
-            "{} reached {}{unit} in the {} window against a {} bound of {}{unit}{}",
+            "{} reached {} in the {} window against a {} bound of {}{}",
             v.metric.label(),
-            fmt_num(b.peak),
+            value(b.peak),
             b.window.key(),
             b.level.key().to_lowercase(),
-            fmt_num(b.bound),
+            value(b.bound),
             if b.sustained {
                 format!(", beyond it for {:.0} s", b.duration_s())
             } else {

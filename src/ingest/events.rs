@@ -123,7 +123,7 @@ pub fn parse_events(path: &Path, bytes: &[u8]) -> Result<EventLog, InputError> {
 /// rollback steps 1 to 6, and a DDL that ends after it starts. Returns the
 /// field at fault and why.
 fn check_record(record: &EventRecord) -> Result<(), (&'static str, String)> {
-    let t = record.ts.timestamp_micros() as f64 / 1e6;
+    let t = crate::model::unix_seconds(&record.ts);
     super::util::check_unix_seconds(t).map_err(|why| ("ts", why))?;
     let non_negative = |field: &'static str, v: Option<f64>| match v {
         Some(x) if !x.is_finite() || x < 0.0 => Err((

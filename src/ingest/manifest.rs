@@ -34,7 +34,7 @@ pub fn parse_manifest(path: &Path, bytes: &[u8]) -> Result<Manifest, InputError>
     ];
     for (field, t) in times {
         if let Some(t) = t {
-            super::util::check_unix_seconds(t.timestamp_micros() as f64 / 1e6)
+            super::util::check_unix_seconds(crate::model::unix_seconds(t))
                 .map_err(|why| InputError::invalid(path, None, Some(field), why))?;
         }
     }

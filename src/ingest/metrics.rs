@@ -86,23 +86,10 @@ pub fn read_metrics_with(run_dir: &Path, mapping: &Mapping) -> Result<Metrics, I
             continue;
         }
         let rel = relative(run_dir, path);
-        let extension = path
-            .extension()
-            .map(|e| e.to_string_lossy().to_ascii_lowercase());
-        let format = match extension.as_deref() {
-            Some("csv") => "csv",
-            Some("json") => "prometheus",
-            Some("log") if super::sysbench::is_sysbench_log(path, &read_head(path)) => "sysbench",
-            Some("log") => {
-                entries.push(Entry::Skipped(format!(
-                    "{rel}: skipped (a .log file is read only when it is sysbench output)"
-                )));
-                continue;
-            }
-            _ => {
-                entries.push(Entry::Skipped(format!(
-                    "{rel}: skipped (only .csv and .json files are read from metrics/)"
-                )));
+        let format = match format_of(path) {
+            Ok(format) => format,
+            Err(why) => {
+                entries.push(Entry::Skipped(format!("{rel}: skipped ({why})")));
                 continue;
             }
         };
@@ -171,20 +158,30 @@ pub fn read_metrics_file(
     path: &Path,
     mapping: &Mapping,
 ) -> Result<Result<FileSamples, String>, InputError> {
-    let extension = path
-        .extension()
-        .map(|e| e.to_string_lossy().to_ascii_lowercase());
-    let format = match extension.as_deref() {
-        Some("csv") => "csv",
-        Some("json") => "prometheus",
-        Some("log") if super::sysbench::is_sysbench_log(path, &read_head(path)) => "sysbench",
-        _ => return Ok(Err("skipped: not a metrics file".into())),
+    let format = match format_of(path) {
+        Ok(format) => format,
+        Err(why) => return Ok(Err(format!("skipped ({why})"))),
     };
     let (_, outcome) = read_file(path, format, mapping, &mut Progress::new(0))?;
     Ok(match outcome {
         FileOutcome::Samples(samples) => Ok(samples),
         FileOutcome::Skipped(why) => Err(why),
     })
+}
+
+/// The kind of a file in `metrics/` by its name (and, for `.log`, its first
+/// lines), or why it is not read.
+fn format_of(path: &Path) -> Result<&'static str, &'static str> {
+    let extension = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase());
+    match extension.as_deref() {
+        Some("csv") => Ok("csv"),
+        Some("json") => Ok("prometheus"),
+        Some("log") if super::sysbench::is_sysbench_log(path, &read_head(path)) => Ok("sysbench"),
+        Some("log") => Err("a .log file is read only when it is sysbench output"),
+        _ => Err("only .csv and .json files are read from metrics/"),
+    }
 }
 
 /// Whether a CSV is a Grafana export (a `Time` column, no `metric` column).

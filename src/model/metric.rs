@@ -8,6 +8,21 @@ use std::str::FromStr;
 /// Seconds since the Unix epoch, UTC, with sub-second precision.
 pub type UnixSeconds = f64;
 
+/// A formatted number with its unit as the report writes it: `42` for a
+/// count, `12.5%`, `3.20 ms`.
+pub fn with_unit(number: String, unit: &str) -> String {
+    match unit {
+        "count" => number,
+        "%" => format!("{number}%"),
+        u => format!("{number} {u}"),
+    }
+}
+
+/// A UTC time as [`UnixSeconds`], to the microsecond.
+pub fn unix_seconds(ts: &chrono::DateTime<chrono::Utc>) -> UnixSeconds {
+    ts.timestamp_micros() as f64 / 1e6
+}
+
 /// The four tables of section 3.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]

@@ -150,11 +150,7 @@ fn fmt_value(v: f64, unit: &str) -> String {
     } else {
         format!("{v:.2}")
     };
-    match unit {
-        "count" => n,
-        "%" => format!("{n}%"),
-        u => format!("{n} {u}"),
-    }
+    crate::model::with_unit(n, unit)
 }
 
 fn breach_row(

@@ -437,11 +437,7 @@ fn bound_num(v: f64) -> String {
 }
 
 fn with_unit(v: f64, unit: &str) -> String {
-    match unit {
-        "count" => num(v),
-        "%" => format!("{}%", num(v)),
-        u => format!("{} {u}", num(v)),
-    }
+    crate::model::with_unit(num(v), unit)
 }
 
 fn minutes(secs: f64) -> String {
