@@ -120,8 +120,15 @@ impl MannWhitney {
 
 fn sorted(values: &[f64]) -> Vec<f64> {
     let mut v = values.to_vec();
-    v.sort_unstable_by(f64::total_cmp);
+    sort_total(&mut v);
     v
+}
+
+/// Sorts by [`f64::total_cmp`]'s order, by radix: the same order bit for
+/// bit (radsort maps floats to integers as `total_cmp` compares them), several
+/// times faster on the hundreds of thousands of values a window holds.
+fn sort_total(values: &mut [f64]) {
+    radsort::sort(values);
 }
 
 /// Ranks by merging two sorted samples: (U1, Σ(t³ − t) over tie groups, any ties).
@@ -285,9 +292,14 @@ fn u_counts(m: usize, n: usize, max_u: usize) -> Vec<i128> {
 }
 
 /// The k-th smallest (0-based) of the n1·n2 differences `ys[j] − xs[i]`, both
-/// sorted ascending, without forming them: random pivots narrow each row's
-/// candidate columns until few remain. Deterministic (fixed seed).
+/// sorted ascending, without forming them. Each round draws a few thousand of
+/// the remaining candidates, takes two pivots that bracket rank `k` among
+/// them (as Floyd and Rivest's selection does), and narrows each row's
+/// candidate columns to those between the pivots; with a sample that size the
+/// candidates shrink about tenfold a round, so a few passes over the rows do.
+/// Exact whatever the draws; deterministic (fixed seed).
 pub fn kth_pairwise_difference(xs: &[f64], ys: &[f64], k: usize) -> f64 {
+    const DRAWS: usize = 4096;
     let (n1, n2) = (xs.len(), ys.len());
     assert!(k < n1 * n2, "k out of range");
     // Row i's candidates are columns lo[i]..hi[i]; `k` is relative to them.
@@ -304,8 +316,14 @@ pub fn kth_pairwise_difference(xs: &[f64], ys: &[f64], k: usize) -> f64 {
     let small = (n1 + n2).max(4096);
     let mut below = vec![0usize; n1];
     let mut through = vec![0usize; n1];
+    // Candidates before row i, for drawing one uniformly.
+    let mut before = vec![0usize; n1 + 1];
+    let mut draws: Vec<f64> = Vec::with_capacity(DRAWS);
     loop {
-        let remaining: usize = lo.iter().zip(&hi).map(|(l, h)| h - l).sum();
+        for i in 0..n1 {
+            before[i + 1] = before[i] + (hi[i] - lo[i]);
+        }
+        let remaining = before[n1];
         if remaining <= small {
             let mut rest: Vec<f64> = Vec::with_capacity(remaining);
             for i in 0..n1 {
@@ -314,46 +332,82 @@ pub fn kth_pairwise_difference(xs: &[f64], ys: &[f64], k: usize) -> f64 {
             let (_, v, _) = rest.select_nth_unstable_by(k, f64::total_cmp);
             return *v;
         }
-        // A pivot drawn uniformly from the remaining candidates.
-        let mut r = (rand() % remaining as u64) as usize;
-        let mut pivot = 0.0;
-        for i in 0..n1 {
-            let w = hi[i] - lo[i];
-            if r < w {
-                pivot = ys[lo[i] + r] - xs[i];
-                break;
-            }
-            r -= w;
-        }
-        // Per row, the columns whose difference is < pivot and ≤ pivot. The
-        // computed difference is monotone in j (up) and in i (down), so each
-        // boundary only moves right as i grows: two pointers.
-        // x ascending: y[j] − x[i] decreases as i grows, so the count of
-        // differences below the pivot grows with i.
-        let (mut b, mut t) = (0usize, 0usize);
-        for i in 0..n1 {
-            while b < n2 && ys[b] - xs[i] < pivot {
-                b += 1;
-            }
-            if t < b {
-                t = b;
-            }
-            while t < n2 && ys[t] - xs[i] <= pivot {
-                t += 1;
-            }
-            below[i] = b.clamp(lo[i], hi[i]);
-            through[i] = t.clamp(lo[i], hi[i]);
-        }
+        draws.clear();
+        draws.extend((0..DRAWS).map(|_| {
+            let r = (rand() % remaining as u64) as usize;
+            let i = before.partition_point(|&b| b <= r) - 1;
+            ys[lo[i] + (r - before[i])] - xs[i]
+        }));
+        draws.sort_unstable_by(f64::total_cmp);
+        // Rank k among the draws, give or take three standard deviations.
+        let at = k as f64 / remaining as f64 * DRAWS as f64;
+        let spread = 3.0 * (DRAWS as f64).sqrt();
+        let pick = |rank: f64| draws[(rank.max(0.0) as usize).min(DRAWS - 1)];
+        let (low, high) = (pick(at - spread), pick(at + spread));
+        count_rows(xs, ys, &lo, &hi, low, high, &mut below, &mut through);
         let n_below: usize = below.iter().zip(&lo).map(|(b, l)| b - l).sum();
-        let n_equal: usize = through.iter().zip(&below).map(|(t, b)| t - b).sum();
+        let n_through: usize = through.iter().zip(&lo).map(|(t, l)| t - l).sum();
         if k < n_below {
             hi.copy_from_slice(&below);
-        } else if k < n_below + n_equal {
-            return pivot;
-        } else {
-            k -= n_below + n_equal;
+        } else if k >= n_through {
+            k -= n_through;
             lo.copy_from_slice(&through);
+        } else if low == high {
+            // Every candidate between the pivots equals them.
+            return low;
+        } else if n_through - n_below < remaining {
+            k -= n_below;
+            lo.copy_from_slice(&below);
+            hi.copy_from_slice(&through);
+        } else {
+            // Every candidate lies between the pivots: split at one drawn
+            // between them instead, which always narrows.
+            let pivot = pick(at);
+            count_rows(xs, ys, &lo, &hi, pivot, pivot, &mut below, &mut through);
+            let n_below: usize = below.iter().zip(&lo).map(|(b, l)| b - l).sum();
+            let n_through: usize = through.iter().zip(&lo).map(|(t, l)| t - l).sum();
+            if k < n_below {
+                hi.copy_from_slice(&below);
+            } else if k < n_through {
+                return pivot;
+            } else {
+                k -= n_through;
+                lo.copy_from_slice(&through);
+            }
         }
+    }
+}
+
+/// Per row i, within its candidates `lo[i]..hi[i]`: `below[i]` ends the
+/// columns whose difference is < `low`, `through[i]` those whose difference
+/// is ≤ `high` (`low` ≤ `high`). The computed difference is monotone in j (up)
+/// and in i (down), so each boundary only moves right as i grows: two
+/// pointers, one pass.
+#[allow(clippy::too_many_arguments)]
+fn count_rows(
+    xs: &[f64],
+    ys: &[f64],
+    lo: &[usize],
+    hi: &[usize],
+    low: f64,
+    high: f64,
+    below: &mut [usize],
+    through: &mut [usize],
+) {
+    let n2 = ys.len();
+    let (mut b, mut t) = (0usize, 0usize);
+    for i in 0..xs.len() {
+        while b < n2 && ys[b] - xs[i] < low {
+            b += 1;
+        }
+        if t < b {
+            t = b;
+        }
+        while t < n2 && ys[t] - xs[i] <= high {
+            t += 1;
+        }
+        below[i] = b.clamp(lo[i], hi[i]);
+        through[i] = t.clamp(lo[i], hi[i]);
     }
 }
 
@@ -448,7 +502,7 @@ fn subsample_step(n: usize) -> Option<usize> {
 /// Every `step`-th value of `values` (time order), sorted.
 fn sorted_subsample(values: impl Iterator<Item = f64>, step: usize) -> Vec<f64> {
     let mut v: Vec<f64> = values.step_by(step).collect();
-    v.sort_unstable_by(f64::total_cmp);
+    sort_total(&mut v);
     v
 }
 
@@ -591,18 +645,11 @@ fn window_samples<'a>(
     analysis: &'a MetricAnalysis,
     windows: &Windows,
 ) -> (Option<RawLatency>, [WindowSamples<'a>; 3]) {
-    let metric = analysis.metric;
-    let mut raw_latency = None;
+    let raw_latency = raw_source(analysis);
     let raw: Option<&[Sample]> = match analysis.source {
-        DataSource::RawSamples => {
-            raw_latency = RawLatency::ALL.into_iter().find(|r| {
-                let (p50, p99) = r.metrics();
-                metric == p50 || metric == p99
-            });
-            raw_latency
-                .and_then(|r| run.series.get(&InputMetric::Raw(r)))
-                .map(Vec::as_slice)
-        }
+        DataSource::RawSamples => raw_latency
+            .and_then(|r| run.series.get(&InputMetric::Raw(r)))
+            .map(Vec::as_slice),
         DataSource::Series | DataSource::Events => Some(analysis.timeline.as_slice()),
         DataSource::None => None,
     };
@@ -650,10 +697,22 @@ fn window_samples<'a>(
     )
 }
 
+/// The raw latency distribution a metric is computed from, if any.
+fn raw_source(analysis: &MetricAnalysis) -> Option<RawLatency> {
+    if analysis.source != DataSource::RawSamples {
+        return None;
+    }
+    let metric = analysis.metric;
+    RawLatency::ALL.into_iter().find(|r| {
+        let (p50, p99) = r.metrics();
+        metric == p50 || metric == p99
+    })
+}
+
 /// A window's values sorted (NaNs, if any, at the ends).
 fn sorted_values(samples: &[Sample]) -> Vec<f64> {
     let mut v: Vec<f64> = samples.iter().map(|s| s.v).collect();
-    v.sort_unstable_by(f64::total_cmp);
+    sort_total(&mut v);
     v
 }
 
@@ -867,6 +926,34 @@ pub struct SignificanceCache {
     raw: Vec<(RawLatency, [WindowTest; 2])>,
 }
 
+impl SignificanceCache {
+    /// Tests every raw latency distribution among `analyses` at once, one
+    /// thread each: with millions of samples these tests take most of the
+    /// time after reading, and the distributions are independent.
+    pub fn prefill(&mut self, run: &RunData, analyses: &[MetricAnalysis], windows: &Windows) {
+        let mut pending: Vec<(RawLatency, [WindowSamples<'_>; 3])> = Vec::new();
+        for analysis in analyses {
+            if let Some(raw) = raw_source(analysis)
+                && !pending.iter().any(|(r, _)| *r == raw)
+                && !self.raw.iter().any(|(r, _)| *r == raw)
+            {
+                pending.push((raw, window_samples(run, analysis, windows).1));
+            }
+        }
+        let tested: Vec<(RawLatency, [WindowTest; 2])> = std::thread::scope(|scope| {
+            let handles: Vec<_> = pending
+                .iter()
+                .map(|(raw, samples)| scope.spawn(move || (*raw, test_windows(samples))))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        });
+        self.raw.extend(tested);
+    }
+}
+
 /// Baseline against during and against post for one metric.
 pub fn compare_metric(
     run: &RunData,
@@ -876,12 +963,12 @@ pub fn compare_metric(
     threshold: &MetricThreshold,
     cache: &mut SignificanceCache,
 ) -> MetricSignificance {
-    let (raw, samples) = window_samples(run, analysis, windows);
+    let raw = raw_source(analysis);
     let cached = raw.and_then(|r| cache.raw.iter().find(|(c, _)| *c == r));
     let [during, post] = match cached {
         Some((_, tests)) => tests.clone(),
         None => {
-            let tests = test_windows(&samples);
+            let tests = test_windows(&window_samples(run, analysis, windows).1);
             if let Some(r) = raw {
                 cache.raw.push((r, tests.clone()));
             }
@@ -957,6 +1044,9 @@ mod tests {
             (3, 5, true),
             (40, 170, false),
             (90, 120, true),
+            // Beyond the brute-force threshold: rounds of drawn pivots.
+            (300, 400, false),
+            (300, 400, true),
         ] {
             let mut draw = |n: usize| -> Vec<f64> {
                 (0..n)
@@ -976,6 +1066,50 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn selection_ends_when_every_candidate_is_equal() {
+        // Every difference is 0 or 1: the pivots are often equal, and the
+        // candidates between them are all of them.
+        let xs: Vec<f64> = (0..200).map(|i| f64::from(i % 2)).collect();
+        let ys = sorted(&xs);
+        let xs = sorted(&xs);
+        for k in [0, 9_999, 10_000, 19_999, 20_000, 29_999, 30_000, 39_999] {
+            assert_eq!(
+                kth_pairwise_difference(&xs, &ys, k),
+                brute_kth(&xs, &ys, k),
+                "k={k}"
+            );
+        }
+        let same = vec![2.5; 150];
+        assert_eq!(kth_pairwise_difference(&same, &same, 11_250), 0.0);
+    }
+
+    #[test]
+    fn radix_order_is_total_cmp_order() {
+        let mut values = vec![
+            f64::NAN,
+            -f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            -0.0,
+            0.0,
+            1e-310,
+            -1e-310,
+            3.5,
+            -3.5,
+            f64::MAX,
+            f64::MIN,
+        ];
+        values.extend((0..5000).map(|i| ((i * 7919) % 1013) as f64 / 7.0 - 60.0));
+        let mut want = values.clone();
+        want.sort_unstable_by(f64::total_cmp);
+        sort_total(&mut values);
+        assert_eq!(
+            values.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            want.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+        );
     }
 
     #[test]

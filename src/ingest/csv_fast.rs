@@ -413,9 +413,16 @@ fn parse_block(bytes: &[u8], columns: &Columns, width: usize, spare: &mut Spare)
         line: 0,
         spare,
     };
+    // The layout every exporter writes: a lane without the per-column loop.
+    let standard = block.roles == [Role::Timestamp, Role::Metric, Role::Value];
     let mut at = 0;
     while at < bytes.len() {
-        at = match block.fast_line(at) {
+        let fast = if standard {
+            block.fast_standard_line(at)
+        } else {
+            block.fast_line(at)
+        };
+        at = match fast {
             Some(next) => next,
             None => {
                 let end = memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |i| at + i);
@@ -496,7 +503,44 @@ impl Block<'_> {
                 }
             };
         }
-        let next = match bytes.get(pos..) {
+        self.take_row(pos, metric, t, v)
+    }
+
+    /// [`Block::fast_line`] for the columns `timestamp,metric,value`, in
+    /// that order and no others: the same rows taken, the same values.
+    #[inline]
+    fn fast_standard_line(&mut self, at: usize) -> Option<usize> {
+        let bytes = self.bytes;
+        let (t, pos) = decimal_at(bytes, at)?;
+        if bytes.get(pos) != Some(&b',') {
+            return None;
+        }
+        let pos = pos + 1;
+        let is_at = |f: &Found| {
+            bytes
+                .get(pos..pos + f.key.len())
+                .is_some_and(|name| same_name(name, f.key))
+                && bytes.get(pos + f.key.len()) == Some(&b',')
+        };
+        let mut metric = self.last;
+        if !self.found.get(metric).is_some_and(is_at) {
+            metric = self.found.iter().position(is_at)?;
+        }
+        let pos = pos + self.found[metric].key.len() + 1;
+        let (negative, from) = match bytes.get(pos) {
+            Some(b'-') => (true, pos + 1),
+            _ => (false, pos),
+        };
+        let (value, end) = decimal_at(bytes, from)?;
+        self.take_row(end, metric, t, if negative { -value } else { value })
+    }
+
+    /// The end of a fast-lane row whose last field ends at `pos`: takes the
+    /// sample if the line ends there and the values pass, and returns where
+    /// the next line starts.
+    #[inline]
+    fn take_row(&mut self, pos: usize, metric: usize, t: f64, v: f64) -> Option<usize> {
+        let next = match self.bytes.get(pos..) {
             Some([]) => pos,
             Some([b'\n', ..]) => pos + 1,
             Some([b'\r', b'\n', ..]) => pos + 2,
@@ -611,6 +655,73 @@ fn same_name(a: &[u8], b: &[u8]) -> bool {
 /// of the one division exact, so IEEE division rounds correctly).
 #[inline]
 fn decimal_at(bytes: &[u8], at: usize) -> Option<(f64, usize)> {
+    if let Some(window) = bytes.get(at..at + 32)
+        && let Ok(window) = <&[u8; 32]>::try_from(window)
+        && let Some((value, len)) = short_decimal(window)
+    {
+        return Some((value, at + len));
+    }
+    decimal_at_general(bytes, at)
+}
+
+/// [`decimal_at`] for the common shape, read from a fixed window without a
+/// loop: at most 16 integer digits, at most 7 decimals, 18 digits in all.
+/// `None` for anything else, which the general reader then takes.
+#[inline]
+fn short_decimal(window: &[u8; 32]) -> Option<(f64, usize)> {
+    let word = |i: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&window[i..i + 8]);
+        u64::from_le_bytes(w)
+    };
+    let (high, high_digits) = word_digits(word(0));
+    let (int, int_digits) = if high_digits < 8 {
+        (high, high_digits)
+    } else {
+        let (low, low_digits) = word_digits(word(8));
+        if low_digits == 8 {
+            return None;
+        }
+        (high * POWERS_OF_TEN_U64[low_digits] + low, 8 + low_digits)
+    };
+    let (mantissa, digits, decimals, end) = if window[int_digits] == b'.' {
+        let (fraction, decimals) = word_digits(word(int_digits + 1));
+        if decimals == 8 || int_digits + decimals > 18 {
+            return None;
+        }
+        (
+            int * POWERS_OF_TEN_U64[decimals] + fraction,
+            int_digits + decimals,
+            decimals,
+            int_digits + 1 + decimals,
+        )
+    } else {
+        (int, int_digits, 0, int_digits)
+    };
+    if digits == 0 || mantissa > 1 << 53 {
+        return None;
+    }
+    Some((mantissa as f64 / POWERS_OF_TEN_F64[decimals], end))
+}
+
+/// The leading ASCII digits of eight bytes (the first in the lowest byte):
+/// their value and count.
+#[inline]
+fn word_digits(word: u64) -> (u64, usize) {
+    let below = word.wrapping_sub(ZEROS);
+    let above = word.wrapping_add(0x4646_4646_4646_4646);
+    let flags = (below | above) & 0x8080_8080_8080_8080;
+    let k = (flags.trailing_zeros() / 8) as usize;
+    let value = match k {
+        0 => 0,
+        8 => eight_digit_values(below),
+        _ => eight_digit_values(below << (8 * (8 - k))),
+    };
+    (value, k)
+}
+
+/// [`decimal_at`] anywhere in a block, for any length of digits.
+fn decimal_at_general(bytes: &[u8], at: usize) -> Option<(f64, usize)> {
     let (int, int_digits, end) = digits_at(bytes, at, 0, 0)?;
     let (mantissa, digits, decimals, end) = if bytes.get(end) == Some(&b'.') {
         let (m, d, frac_end) = digits_at(bytes, end + 1, int, int_digits)?;
@@ -708,4 +819,76 @@ fn eight_digit_values(v: u64) -> u64 {
     let v1 = (v & MASK).wrapping_mul(MUL1);
     let v2 = ((v >> 16) & MASK).wrapping_mul(MUL2);
     u64::from((v1.wrapping_add(v2) >> 32) as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The loop-free reader takes exactly what the general one takes, to the
+    /// bit and to the byte, or leaves the number to it.
+    #[test]
+    fn the_short_decimal_reader_agrees_with_the_general_one() {
+        let mut cases = Vec::new();
+        for int in 0..=19 {
+            for fraction in [
+                None,
+                Some(0),
+                Some(1),
+                Some(3),
+                Some(6),
+                Some(7),
+                Some(8),
+                Some(12),
+            ] {
+                for end in [",", "\n", "\r\n", "x", ".", "-"] {
+                    let digits = |n: usize, from: usize| -> String {
+                        (0..n)
+                            .map(|i| char::from(b'0' + ((i * 7 + from) % 10) as u8))
+                            .collect()
+                    };
+                    let mut text = digits(int, 3);
+                    if let Some(f) = fraction {
+                        text.push('.');
+                        text.push_str(&digits(f, 5));
+                    }
+                    text.push_str(end);
+                    cases.push(text);
+                }
+            }
+        }
+        cases.extend(
+            [
+                "1795201200.180339,",
+                "24.773\n",
+                "0.5,",
+                ".5,",
+                "5.,",
+                "9007199254740993,",
+            ]
+            .map(String::from),
+        );
+        for text in cases {
+            let mut bytes = text.clone().into_bytes();
+            bytes.resize(40, b'7');
+            let window: &[u8; 32] = bytes[..32].try_into().unwrap();
+            let general = decimal_at_general(&bytes, 0);
+            if let Some((value, len)) = short_decimal(window) {
+                let (want, want_len) = general.expect("the general reader takes it too");
+                assert_eq!(
+                    (value.to_bits(), len),
+                    (want.to_bits(), want_len),
+                    "{text:?}"
+                );
+                let parsed: f64 = text[..len].parse().unwrap();
+                assert_eq!(value.to_bits(), parsed.to_bits(), "{text:?}");
+            }
+            let via_entry = decimal_at(&bytes, 0).map(|(v, n)| (v.to_bits(), n));
+            assert_eq!(
+                via_entry,
+                general.map(|(v, n)| (v.to_bits(), n)),
+                "{text:?}"
+            );
+        }
+    }
 }

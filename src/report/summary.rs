@@ -224,6 +224,7 @@ pub fn assemble(
 ) -> ReportData {
     let th = &thresholds.values;
     let mut cache = crate::significance::SignificanceCache::default();
+    cache.prefill(run, &analysis.metrics, &analysis.windows);
     let significance: Vec<crate::significance::MetricSignificance> = analysis
         .metrics
         .iter()
