@@ -1,8 +1,9 @@
 //! `capture` against a real, throw-away MariaDB server (Debian's
 //! `mariadb-server`): the clean run, the kill switch and breach rollbacks, the
 //! fail-safe readings of a broken kill switch API, the server dying mid-run,
-//! identifier injection and the password. Durations are seconds, not the
-//! template's minutes.
+//! identifier injection and the password; replication lag read from a real
+//! replica (--replica), and TLS (--ssl-mode) with certificates made by the
+//! `openssl` CLI. Durations are seconds, not the template's minutes.
 
 mod support;
 
@@ -17,6 +18,7 @@ use clap::Parser;
 use mysql::prelude::*;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use support::killswitch::{KillSwitchServer, Mode, closed_port_url};
 use support::mariadb::{self, MariaDb};
@@ -244,24 +246,15 @@ fn rollback_steps(evs: &[EventRecord]) -> Vec<(u8, StepStatus)> {
         .collect()
 }
 
-#[test]
-fn clean_run_creates_the_index_and_records_every_phase() {
-    let t0 = Instant::now();
-    let server = mariadb::shared();
-    server.create_table("orders_clean", 100_000);
-    let ks = KillSwitchServer::start();
-    let (g, c) = (ks.url("/ks/global"), ks.url("/ks/conn"));
-    let load = Workload::start(server, "orders_clean", 2, 100_000);
-    let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("run");
-
-    // A few seconds of sub-millisecond probes on a loopback server: P99 is
-    // the largest of a handful of samples, and a 0.3 ms wobble is +100 %. The
-    // latency bounds get margins fit for that scale (a production canary keeps
-    // the template's). And the host's CPU and disk are shared with the other
-    // tests of this binary, running alongside, so they are recorded (checked
-    // below) but not judged. Every other bound and rule is the template's.
-    let th = tmp.path().join("loopback.toml");
+/// Thresholds for a few seconds of sub-millisecond probes on a loopback
+/// server, written in `dir`: P99 is the largest of a handful of samples, and a
+/// 0.3 ms wobble is +100 %, so the latency bounds get margins fit for that
+/// scale (a production canary keeps the template's). And the host's CPU and
+/// disk are shared with the other tests of this binary, running alongside, so
+/// they are recorded but not judged. Every other bound and rule is the
+/// template's.
+fn loopback_thresholds(dir: &Path) -> String {
+    let th = dir.join("loopback.toml");
     std::fs::write(
         &th,
         "[rules]\nmax_post_latency_degradation_pct = 1000\n\
@@ -273,7 +266,31 @@ fn clean_run_creates_the_index_and_records_every_phase() {
          [metrics.disk_write_mb_s]\nkind = \"none\"\n",
     )
     .unwrap();
-    let th = th.display().to_string();
+    th.display().to_string()
+}
+
+/// The messages of the `log` events.
+fn logs(evs: &[EventRecord]) -> Vec<&str> {
+    evs.iter()
+        .filter_map(|r| match &r.event {
+            Event::Log { message, .. } => Some(message.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn clean_run_creates_the_index_and_records_every_phase() {
+    let t0 = Instant::now();
+    let server = mariadb::shared();
+    server.create_table("orders_clean", 100_000);
+    let ks = KillSwitchServer::start();
+    let (g, c) = (ks.url("/ks/global"), ks.url("/ks/conn"));
+    let load = Workload::start(server, "orders_clean", 2, 100_000);
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+
+    let th = loopback_thresholds(tmp.path());
     let mut extra = SHORT.to_vec();
     extra.extend(["--thresholds", &th]);
     let outcome = capture::run(&args(server, "orders_clean", &out, (&g, &c), &extra)).unwrap();
@@ -411,6 +428,22 @@ fn clean_run_creates_the_index_and_records_every_phase() {
             |e| matches!(e, Event::Log { message, .. } if message.contains("QUERY_RESPONSE_TIME"))
         )
         .is_some()
+    );
+    // The shared server offers no TLS: the default PREFERRED falls back to a
+    // plain session, and says so; no replica, so no replication lag.
+    let tls = logs(&evs)
+        .into_iter()
+        .find(|m| m.starts_with("TLS to "))
+        .expect("the session's TLS is recorded");
+    assert!(
+        tls.contains("--ssl-mode PREFERRED") && tls.contains("NOT encrypted"),
+        "{tls}"
+    );
+    assert!(!rows.iter().any(|(_, n, _)| n == "replication_lag_s"));
+    assert!(
+        logs(&evs)
+            .iter()
+            .any(|m| m.contains("not a replica and no --replica is given"))
     );
 
     let m = manifest(&out);
@@ -1376,4 +1409,643 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
         }
     }
     out
+}
+
+/// A primary (binary log, server id 1) and its replica (server id 2), both
+/// serving TLS with their own test CA, started once for the tests below.
+struct ReplicaPair {
+    primary: MariaDb,
+    replica: MariaDb,
+}
+
+fn replica_pair() -> &'static ReplicaPair {
+    static PAIR: OnceLock<ReplicaPair> = OnceLock::new();
+    PAIR.get_or_init(|| {
+        let t0 = Instant::now();
+        // One password for both, so that MYSQL_PWD / --password-file serve both.
+        let password = "Pair-Pw-7";
+        let start = |log_bin: bool, id: u32| {
+            let options = mariadb::Options {
+                log_bin,
+                server_id: Some(id),
+                tls: true,
+            };
+            move || MariaDb::start_with(password, &options)
+        };
+        let (primary, replica) = std::thread::scope(|s| {
+            let p = s.spawn(start(true, 1));
+            let r = s.spawn(start(false, 2));
+            (p.join().unwrap(), r.join().unwrap())
+        });
+        replica.replicate_from(&primary);
+        eprintln!(
+            "primary and replica ready in {:.1} s",
+            t0.elapsed().as_secs_f64()
+        );
+        ReplicaPair { primary, replica }
+    })
+}
+
+/// Held by the tests that read the pair's replica: one stops its replication.
+static REPLICA_LOCK: Mutex<()> = Mutex::new(());
+
+fn replica_dsn(replica: &MariaDb) -> String {
+    format!("mysql://root@127.0.0.1:{}", replica.port)
+}
+
+/// Starts the replica's replication again when dropped, whatever happened,
+/// and waits (up to 30 s) for both threads to run, so that the next test's
+/// pre-check does not meet an IO thread still connecting.
+struct RestartReplication<'a>(&'a MariaDb);
+
+impl Drop for RestartReplication<'_> {
+    fn drop(&mut self) {
+        let Ok(mut c) = self.0.try_conn() else {
+            return;
+        };
+        let _ = c.query_drop("START SLAVE");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            let (io, sql) = self.0.replication_threads();
+            if io == "Yes" && sql == "Yes" {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+#[test]
+fn replica_lag_is_read_from_the_replica() {
+    let t0 = Instant::now();
+    let pair = replica_pair();
+    let _only = REPLICA_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let (primary, replica) = (&pair.primary, &pair.replica);
+    primary.create_table("orders_replica", 50_000);
+    replica.wait_caught_up(primary);
+    // The table reached the replica through replication.
+    let rows: Option<u64> = replica
+        .conn()
+        .query_first("SELECT COUNT(*) FROM shop.orders_replica")
+        .unwrap();
+    assert_eq!(rows, Some(50_000));
+    let ks = KillSwitchServer::start();
+    let (g, c) = (ks.url("/g"), ks.url("/c"));
+    let load = Workload::start(primary, "orders_replica", 2, 50_000);
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let th = loopback_thresholds(tmp.path());
+    let replica_url = replica_dsn(replica);
+    let extra = ["--thresholds", &th, "--replica", &replica_url];
+    let started = Instant::now();
+    let outcome = capture::run(&args(primary, "orders_replica", &out, (&g, &c), &extra)).unwrap();
+    let took = started.elapsed();
+    drop(load);
+
+    assert_eq!(outcome.status, CaptureStatus::Completed, "{outcome:?}");
+    assert!(!outcome.rolled_back);
+    assert!(primary.index_exists("orders_replica", "idx_canary"));
+    // The ALTER replicated too.
+    replica.wait_caught_up(primary);
+    assert!(replica.index_exists("orders_replica", "idx_canary"));
+
+    // The primary is no replica: every lag sample is the replica's.
+    let lags: Vec<(DateTime<Utc>, f64)> = metrics(&out)
+        .into_iter()
+        .filter(|(_, n, _)| n == "replication_lag_s")
+        .map(|(t, _, v)| (t, v))
+        .collect();
+    assert!(lags.iter().all(|(_, v)| *v >= 0.0), "{lags:?}");
+    // One sample every 500 ms from the baseline to the end of the after
+    // window (2 + 3 + 2 s at least, plus the ALTER), give or take a loaded
+    // machine's delays.
+    let span = (lags.last().unwrap().0 - lags[0].0).num_milliseconds() as f64 / 1000.0;
+    let expected = span / 0.5 + 1.0;
+    assert!(span >= 6.5, "lag sampled over {span} s only");
+    assert!(
+        lags.len() as f64 >= expected * 0.6 && lags.len() as f64 <= expected + 1.0,
+        "{} lag samples over {span:.1} s (about {expected:.0} expected)",
+        lags.len()
+    );
+
+    let evs = events(&out);
+    let logs = logs(&evs);
+    let label = format!("root@127.0.0.1:{}", replica.port);
+    let says = |needle: &str| logs.iter().any(|m| m.contains(needle));
+    assert!(
+        says(&format!(
+            "replication_lag_s is read from the replica {label}"
+        )),
+        "{logs:#?}"
+    );
+    assert!(
+        says(&format!(
+            "replication on the replica {label}: running, IO thread Yes, SQL thread Yes"
+        )),
+        "{logs:#?}"
+    );
+    // Both servers offer TLS: the default PREFERRED encrypts both sessions.
+    for who in [
+        format!(
+            "TLS to root@127.0.0.1:{}: --ssl-mode PREFERRED",
+            primary.port
+        ),
+        format!("TLS to the replica {label}: --ssl-mode PREFERRED"),
+    ] {
+        assert!(
+            logs.iter()
+                .any(|m| m.starts_with(&who) && m.contains("session encrypted")),
+            "{who}: {logs:#?}"
+        );
+    }
+    assert_eq!(run_end(&evs), Some(RunStatus::Completed));
+    let (verdict, failing) = judged(&out, Some(Path::new(&th)));
+    assert_eq!(verdict, Verdict::ApprovedForLimitedProd, "{failing:#?}");
+    eprintln!(
+        "replica run: {:.1} s (capture {:.1} s), {} lag samples, max {} s",
+        t0.elapsed().as_secs_f64(),
+        took.as_secs_f64(),
+        lags.len(),
+        lags.iter().map(|(_, v)| *v).fold(0.0, f64::max)
+    );
+}
+
+#[test]
+fn replication_stopped_on_the_replica_rolls_back() {
+    let t0 = Instant::now();
+    let pair = replica_pair();
+    let _only = REPLICA_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let (primary, replica) = (&pair.primary, &pair.replica);
+    primary.create_table("orders_repl_stop", 20_000);
+    replica.wait_caught_up(primary);
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let flag = format!("file:{}", tmp.path().join("flag").display());
+    // Stopped replication is confirmed on two readings in a row, lasting
+    // replication_lag_s's sustained_for_s: 1 s here.
+    let th = tmp.path().join("thresholds.toml");
+    std::fs::write(&th, "[metrics.replication_lag_s]\nsustained_for_s = 1\n").unwrap();
+    let th = th.display().to_string();
+    let replica_url = replica_dsn(replica);
+    let extra = [
+        "--monitoring",
+        "30s",
+        "--checkpoints",
+        "15s,30s",
+        "--thresholds",
+        &th,
+        "--replica",
+        &replica_url,
+    ];
+    let h = spawn_capture(args(
+        primary,
+        "orders_repl_stop",
+        &out,
+        (&flag, &flag),
+        &extra,
+    ));
+    assert!(wait_for_event(&out, Duration::from_secs(60), |e| matches!(
+        e,
+        Event::PhaseStart {
+            phase: Phase::Monitoring
+        }
+    )));
+    let _restart = RestartReplication(replica);
+    replica.conn().query_drop("STOP SLAVE").unwrap();
+    let stopped_at = Instant::now();
+    let outcome = h.join().unwrap().unwrap();
+
+    assert_eq!(outcome.status, CaptureStatus::Aborted, "{outcome:?}");
+    assert!(outcome.rolled_back);
+    assert_eq!(outcome.rollback_succeeded, Some(true));
+    assert_eq!(outcome.index_present, Some(false));
+    assert_eq!(outcome.exit_code(), 4);
+    assert!(!primary.index_exists("orders_repl_stop", "idx_canary"));
+    // Well before the 30 s window's end: 2 s of after window follow the rollback.
+    assert!(
+        stopped_at.elapsed() < Duration::from_secs(20),
+        "stopped {:.1} s after STOP SLAVE",
+        stopped_at.elapsed().as_secs_f64()
+    );
+
+    let evs = events(&out);
+    let label = format!("root@127.0.0.1:{}", replica.port);
+    assert!(
+        logs(&evs).iter().any(|m| m.starts_with(&format!(
+            "replication is stopped on the replica {label}: IO thread No, SQL thread No"
+        ))),
+        "{:#?}",
+        logs(&evs)
+    );
+    assert!(
+        find(&evs, |e| matches!(e, Event::Alert { name, severity: canary_report::model::Severity::Critical, .. } if name == "replication_stopped critical")).is_some()
+    );
+    match find(&evs, |e| matches!(e, Event::RollbackDecision { .. })).unwrap() {
+        Event::RollbackDecision {
+            trigger, reason, ..
+        } => {
+            assert_eq!(*trigger, RollbackTrigger::Automatic);
+            assert!(
+                reason.starts_with("critical breach: replication stopped (IO thread No")
+                    && reason.contains(&format!("on the replica {label}")),
+                "{reason}"
+            );
+        }
+        _ => unreachable!(),
+    }
+    assert!(matches!(
+        find(&evs, |e| matches!(e, Event::RollbackStart { .. })),
+        Some(Event::RollbackStart { statement: Some(s) }) if s.contains("DROP INDEX")
+    ));
+    assert!(
+        find(&evs, |e| matches!(
+            e,
+            Event::RollbackEnd { success: true, .. }
+        ))
+        .is_some()
+    );
+    // Replication is still stopped at the end of the after window, and the
+    // post-rollback check says so, naming the replica.
+    assert!(matches!(
+        find(&evs, |e| matches!(e, Event::PostRollbackCheck { check, .. } if check == "Replication healthy")),
+        Some(Event::PostRollbackCheck { passed: false, actual, .. }) if actual.contains(&label)
+    ));
+    assert_eq!(run_end(&evs), Some(RunStatus::Aborted));
+    let (verdict, failing) = judged(&out, None);
+    assert_eq!(verdict, Verdict::StopAndFix);
+    assert!(fails(&failing, "no_rollback"), "{failing:#?}");
+
+    // Replication resumes, and the DROP INDEX reaches the replica too.
+    drop(_restart);
+    replica.wait_caught_up(primary);
+    assert!(!replica.index_exists("orders_repl_stop", "idx_canary"));
+    eprintln!(
+        "replication stopped mid-monitoring: {:.1} s",
+        t0.elapsed().as_secs_f64()
+    );
+}
+
+#[test]
+fn a_replica_that_is_not_one_is_refused_before_anything_changes() {
+    // The shared server is no replica: given as --replica, the pre-check
+    // refuses, through the real binary, with exit code 6 (nothing changed).
+    let server = mariadb::shared();
+    server.create_table("orders_notrepl", 1_000);
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let url = replica_dsn(server);
+    let run = child(server, "orders_notrepl", &out, &format!("--replica {url}"))
+        .wait_with_output()
+        .unwrap();
+    let stderr = std::fs::read_to_string(out.with_extension("stderr")).unwrap();
+    assert_eq!(run.status.code(), Some(6), "{stderr}");
+    let label = format!("root@127.0.0.1:{}", server.port);
+    let why = format!("pre-check failed: the replica {label}");
+    assert!(
+        stderr.contains(&why)
+            && stderr.contains("is not a replica: SHOW ALL SLAVES STATUS returns no row"),
+        "{stderr}"
+    );
+    let evs = events(&out);
+    assert!(
+        logs(&evs)
+            .iter()
+            .any(|m| m.starts_with(&why) && m.ends_with("nothing was changed")),
+        "{:#?}",
+        logs(&evs)
+    );
+    assert!(
+        find(&evs, |e| matches!(
+            e,
+            Event::PhaseEnd {
+                phase: Phase::Precheck,
+                status: PhaseStatus::Failed
+            }
+        ))
+        .is_some()
+    );
+    assert_eq!(count(&evs, |e| matches!(e, Event::DdlStart { .. })), 0);
+    assert_eq!(run_end(&evs), Some(RunStatus::Aborted));
+    assert!(!server.index_exists("orders_notrepl", "idx_canary"));
+}
+
+#[test]
+fn tls_is_verified_recorded_and_required() {
+    let t0 = Instant::now();
+    let server = &replica_pair().primary;
+    server.create_table("orders_tls", 20_000);
+    let tmp = tempfile::tempdir().unwrap();
+    let flag = format!("file:{}", tmp.path().join("flag").display());
+    let ca = server.tls_ca().display().to_string();
+
+    // VERIFY_CA with the CA that signed the server's certificate: the whole
+    // canary runs over TLS, and the pre-check records the cipher.
+    let out = tmp.path().join("run");
+    let th = loopback_thresholds(tmp.path());
+    let extra = [
+        "--ssl-mode",
+        "VERIFY_CA",
+        "--ssl-ca",
+        &ca,
+        "--thresholds",
+        &th,
+    ];
+    let outcome = capture::run(&args(server, "orders_tls", &out, (&flag, &flag), &extra)).unwrap();
+    assert_eq!(outcome.status, CaptureStatus::Completed, "{outcome:?}");
+    assert!(!outcome.rolled_back);
+    assert!(server.index_exists("orders_tls", "idx_canary"));
+    let evs = events(&out);
+    let tls = logs(&evs)
+        .into_iter()
+        .find(|m| m.starts_with("TLS to "))
+        .expect("the session's TLS is recorded")
+        .to_string();
+    let cipher = tls
+        .split("Ssl_cipher ")
+        .nth(1)
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    assert!(
+        tls.starts_with(&format!(
+            "TLS to root@127.0.0.1:{}: --ssl-mode VERIFY_CA (CA {ca}) (certificate checked against the CA, host name not checked); session encrypted, Ssl_version TLSv1.",
+            server.port
+        )) && !cipher.is_empty(),
+        "{tls}"
+    );
+    assert_eq!(run_end(&evs), Some(RunStatus::Completed));
+    let (verdict, failing) = judged(&out, Some(Path::new(&th)));
+    assert_eq!(verdict, Verdict::ApprovedForLimitedProd, "{failing:#?}");
+
+    // The pre-check (a dry run) with other settings against the same server:
+    // the reason it refuses, or None.
+    let dry = |dsn_host: &str, extra: &[&str]| -> Option<String> {
+        let mut v = vec!["--dry-run"];
+        v.extend_from_slice(extra);
+        let mut a = args(
+            server,
+            "orders_tls",
+            &tmp.path().join("never"),
+            (&flag, &flag),
+            &v,
+        );
+        a.dsn = format!("mysql://root@{dsn_host}:{}/shop", server.port);
+        let o = capture::run(&a).unwrap();
+        assert_eq!(o.status, CaptureStatus::DryRun);
+        assert!(!o.ddl_started);
+        o.reason
+    };
+    // The certificate names `localhost` only: VERIFY_IDENTITY refuses
+    // 127.0.0.1, and takes localhost.
+    let why = dry(
+        "127.0.0.1",
+        &[
+            "--index",
+            "idx_tls2",
+            "--ssl-mode",
+            "VERIFY_IDENTITY",
+            "--ssl-ca",
+            &ca,
+        ],
+    )
+    .expect("refused");
+    assert!(
+        why.contains("TLS (--ssl-mode VERIFY_IDENTITY")
+            && why.contains("certificate not valid for name \"127.0.0.1\""),
+        "{why}"
+    );
+    assert_eq!(
+        dry(
+            "localhost",
+            &[
+                "--index",
+                "idx_tls2",
+                "--ssl-mode",
+                "VERIFY_IDENTITY",
+                "--ssl-ca",
+                &ca
+            ]
+        ),
+        None
+    );
+    // A CA that did not sign the server's certificate.
+    let other = mariadb::make_certs(&tmp.path().join("other-ca"), "localhost").join("ca.pem");
+    let other = other.display().to_string();
+    let why = dry(
+        "127.0.0.1",
+        &[
+            "--index",
+            "idx_tls2",
+            "--ssl-mode",
+            "VERIFY_CA",
+            "--ssl-ca",
+            &other,
+        ],
+    )
+    .expect("refused");
+    assert!(
+        why.starts_with(&format!("pre-check failed: cannot connect to root@127.0.0.1:{}: TLS (--ssl-mode VERIFY_CA (CA {other}))", server.port))
+            && why.contains("invalid peer certificate"),
+        "{why}"
+    );
+    assert!(!server.index_exists("orders_tls", "idx_tls2"));
+
+    // REQUIRED against the shared server, which offers no TLS: a real run,
+    // refused at the pre-check with nothing changed.
+    let plain = mariadb::shared();
+    plain.create_table("orders_tls_plain", 1_000);
+    let out = tmp.path().join("required");
+    let o = capture::run(&args(
+        plain,
+        "orders_tls_plain",
+        &out,
+        (&flag, &flag),
+        &["--ssl-mode", "REQUIRED"],
+    ))
+    .unwrap();
+    assert_eq!(o.status, CaptureStatus::Aborted);
+    assert!(!o.ddl_started);
+    assert_eq!(o.exit_code(), 3);
+    let why = o.reason.unwrap();
+    assert_eq!(
+        why,
+        format!(
+            "pre-check failed: cannot connect to root@127.0.0.1:{}: the server does not offer TLS, \
+             and --ssl-mode REQUIRED requires it",
+            plain.port
+        )
+    );
+    let evs = events(&out);
+    assert!(
+        find(&evs, |e| matches!(
+            e,
+            Event::PhaseEnd {
+                phase: Phase::Precheck,
+                status: PhaseStatus::Failed
+            }
+        ))
+        .is_some()
+    );
+    assert_eq!(count(&evs, |e| matches!(e, Event::DdlStart { .. })), 0);
+    assert_eq!(run_end(&evs), Some(RunStatus::Aborted));
+    assert!(!plain.index_exists("orders_tls_plain", "idx_canary"));
+    eprintln!("TLS cases: {:.1} s", t0.elapsed().as_secs_f64());
+}
+
+/// A TCP forwarder from a free port of 127.0.0.1 to a server, until
+/// [`Forwarder::cut`] closes its listener and every connection through it: the
+/// network to a server failing for real, without stopping the server.
+struct Forwarder {
+    port: u16,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    conns: std::sync::Arc<Mutex<Vec<std::net::TcpStream>>>,
+    accept: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Forwarder {
+    fn start(target_port: u16) -> Forwarder {
+        use std::net::{TcpListener, TcpStream};
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let conns = std::sync::Arc::new(Mutex::new(Vec::<TcpStream>::new()));
+        let (s, c) = (stop.clone(), conns.clone());
+        let accept = std::thread::spawn(move || {
+            while !s.load(Ordering::SeqCst) {
+                let client = match listener.accept() {
+                    Ok((client, _)) => client,
+                    Err(_) => {
+                        std::thread::sleep(Duration::from_millis(20));
+                        continue;
+                    }
+                };
+                client.set_nonblocking(false).unwrap();
+                let Ok(server) = TcpStream::connect(("127.0.0.1", target_port)) else {
+                    continue;
+                };
+                let mut kept = c.lock().unwrap();
+                for (mut from, mut to) in [
+                    (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                    (server.try_clone().unwrap(), client.try_clone().unwrap()),
+                ] {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                    });
+                }
+                kept.extend([client, server]);
+            }
+            // The listener is dropped here: new connections are refused.
+        });
+        Forwarder {
+            port,
+            stop,
+            conns,
+            accept: Some(accept),
+        }
+    }
+
+    fn cut(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(h) = self.accept.take() {
+            h.join().unwrap();
+        }
+        for c in self.conns.lock().unwrap().drain(..) {
+            let _ = c.shutdown(std::net::Shutdown::Both);
+        }
+    }
+}
+
+impl Drop for Forwarder {
+    fn drop(&mut self) {
+        self.cut();
+    }
+}
+
+#[test]
+fn an_unreachable_replica_fails_safe() {
+    let t0 = Instant::now();
+    let pair = replica_pair();
+    let _only = REPLICA_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let (primary, replica) = (&pair.primary, &pair.replica);
+    primary.create_table("orders_repl_lost", 20_000);
+    replica.wait_caught_up(primary);
+    let mut path = Forwarder::start(replica.port);
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let flag = format!("file:{}", tmp.path().join("flag").display());
+    let replica_url = format!("mysql://root@127.0.0.1:{}", path.port);
+    let extra = [
+        "--monitoring",
+        "30s",
+        "--checkpoints",
+        "15s,30s",
+        "--reconnect-attempts",
+        "1",
+        "--replica",
+        &replica_url,
+    ];
+    let h = spawn_capture(args(
+        primary,
+        "orders_repl_lost",
+        &out,
+        (&flag, &flag),
+        &extra,
+    ));
+    assert!(wait_for_event(&out, Duration::from_secs(60), |e| matches!(
+        e,
+        Event::PhaseStart {
+            phase: Phase::Monitoring
+        }
+    )));
+    // The replica itself runs on; only the way to it is gone.
+    path.cut();
+    let cut_at = Instant::now();
+    let outcome = h.join().unwrap().unwrap();
+
+    assert_eq!(outcome.status, CaptureStatus::Aborted, "{outcome:?}");
+    assert!(outcome.rolled_back);
+    assert_eq!(outcome.rollback_succeeded, Some(true));
+    assert_eq!(outcome.exit_code(), 4);
+    assert!(!primary.index_exists("orders_repl_lost", "idx_canary"));
+    assert!(
+        cut_at.elapsed() < Duration::from_secs(20),
+        "stopped {:.1} s after the cut",
+        cut_at.elapsed().as_secs_f64()
+    );
+
+    let evs = events(&out);
+    let label = format!("root@127.0.0.1:{}", path.port);
+    assert!(
+        logs(&evs)
+            .iter()
+            .any(|m| m.starts_with(&format!("replica {label}: cannot read its status"))),
+        "{:#?}",
+        logs(&evs)
+    );
+    let why = format!("replica {label} unreadable: ");
+    assert!(matches!(
+        find(&evs, |e| matches!(e, Event::Incident { .. })),
+        Some(Event::Incident { severity: canary_report::model::Severity::Critical, description, .. })
+            if description.starts_with(&why)
+                && description.contains("(after 1 reconnect attempts)")
+                && description.ends_with("replication_lag_s is no longer known, treated as a critical breach")
+    ));
+    assert!(matches!(
+        find(&evs, |e| matches!(e, Event::RollbackDecision { .. })),
+        Some(Event::RollbackDecision { trigger: RollbackTrigger::Automatic, reason, .. }) if reason.starts_with(&why)
+    ));
+    assert!(matches!(
+        find(&evs, |e| matches!(e, Event::PostRollbackCheck { check, .. } if check == "Replication healthy")),
+        Some(Event::PostRollbackCheck { passed: false, actual, .. }) if actual.contains("unknown")
+    ));
+    assert_eq!(run_end(&evs), Some(RunStatus::Aborted));
+    let (verdict, failing) = judged(&out, None);
+    assert_eq!(verdict, Verdict::StopAndFix);
+    assert!(fails(&failing, "no_rollback"), "{failing:#?}");
+    eprintln!(
+        "replica unreachable mid-run: {:.1} s",
+        t0.elapsed().as_secs_f64()
+    );
 }

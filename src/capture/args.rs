@@ -9,7 +9,7 @@ use super::switch::SwitchSource;
 use crate::thresholds::Thresholds;
 use anyhow::{Context, Result, bail};
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Run the canary of an online `ALTER TABLE ... ADD INDEX` against a live
@@ -25,6 +25,32 @@ pub struct CaptureArgs {
     /// Read the password from the first line of this file (instead of MYSQL_PWD).
     #[arg(long, value_name = "FILE")]
     pub password_file: Option<PathBuf>,
+
+    /// A replica of the server: `mysql://USER@HOST:PORT`. replication_lag_s
+    /// is then read from it (SHOW SLAVE STATUS / SHOW REPLICA STATUS) on its
+    /// own connection; the pre-check refuses a server that is not a replica,
+    /// stopped replication, or a lag already above the critical bound.
+    /// Without it, the lag is sampled only when the server is itself a replica.
+    #[arg(long, value_name = "URL")]
+    pub replica: Option<String>,
+
+    /// Read the replica's password from the first line of this file.
+    /// [default: the same password as --dsn's]
+    #[arg(long, value_name = "FILE", requires = "replica")]
+    pub replica_password_file: Option<PathBuf>,
+
+    /// TLS to the servers (--dsn and --replica), as the mysql client's
+    /// --ssl-mode: DISABLED; PREFERRED (encrypted when the server offers TLS,
+    /// certificate not checked); REQUIRED (encrypted or refused, certificate
+    /// not checked); VERIFY_CA (also the certificate against --ssl-ca);
+    /// VERIFY_IDENTITY (also the host name against the certificate).
+    #[arg(long, value_enum, value_name = "MODE", ignore_case = true, default_value_t = SslMode::Preferred)]
+    pub ssl_mode: SslMode,
+
+    /// The CA certificate (PEM) that signed the servers' certificates, for
+    /// --ssl-mode VERIFY_CA and VERIFY_IDENTITY.
+    #[arg(long, value_name = "FILE")]
+    pub ssl_ca: Option<PathBuf>,
 
     /// The table to add the index to (letters, digits, `_` and `$` only).
     #[arg(long, value_name = "NAME")]
@@ -163,6 +189,62 @@ pub struct CaptureArgs {
     pub latency_source: LatencySource,
 }
 
+/// TLS to the servers, with the mysql client's `--ssl-mode` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
+pub enum SslMode {
+    #[value(name = "DISABLED")]
+    Disabled,
+    #[value(name = "PREFERRED")]
+    Preferred,
+    #[value(name = "REQUIRED")]
+    Required,
+    #[value(name = "VERIFY_CA")]
+    VerifyCa,
+    #[value(name = "VERIFY_IDENTITY")]
+    VerifyIdentity,
+}
+
+impl SslMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            SslMode::Disabled => "DISABLED",
+            SslMode::Preferred => "PREFERRED",
+            SslMode::Required => "REQUIRED",
+            SslMode::VerifyCa => "VERIFY_CA",
+            SslMode::VerifyIdentity => "VERIFY_IDENTITY",
+        }
+    }
+
+    /// An unencrypted session is refused.
+    pub fn requires_tls(self) -> bool {
+        self >= SslMode::Required
+    }
+}
+
+impl fmt::Display for SslMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How every connection is secured.
+#[derive(Debug, Clone)]
+pub struct Tls {
+    pub mode: SslMode,
+    /// The CA certificate, for VERIFY_CA and VERIFY_IDENTITY.
+    pub ca: Option<PathBuf>,
+}
+
+impl Tls {
+    /// The mode as recorded: `VERIFY_CA (CA /etc/ca.pem)`.
+    pub fn describe(&self) -> String {
+        match &self.ca {
+            Some(ca) => format!("{} (CA {})", self.mode, ca.display()),
+            None => self.mode.to_string(),
+        }
+    }
+}
+
 /// Where query latency percentiles come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum LatencySource {
@@ -224,11 +306,23 @@ pub struct Target {
     pub is_local: bool,
 }
 
+/// The replica replication lag is read from (`--replica`), without the password.
+#[derive(Debug, Clone)]
+pub struct Replica {
+    /// The URL's options, password- and database-free.
+    pub opts: mysql::Opts,
+    /// `USER@HOST:PORT` (or `USER@socket`), as recorded.
+    pub label: String,
+    pub password: Option<Secret>,
+}
+
 /// Everything capture needs, checked.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub target: Target,
     pub password: Option<Secret>,
+    pub replica: Option<Replica>,
+    pub tls: Tls,
     pub table: Ident,
     pub index: Ident,
     pub columns: Vec<Ident>,
@@ -285,14 +379,25 @@ impl Config {
         let target = parse_dsn(&args.dsn)?;
 
         let password = match (&args.password_file, env_password) {
-            (Some(path), _) => {
-                let text = std::fs::read_to_string(path)
-                    .with_context(|| format!("--password-file {}: cannot read", path.display()))?;
-                let first = text.lines().next().unwrap_or("").to_string();
-                Some(Secret::new(first))
-            }
+            (Some(path), _) => Some(read_password("--password-file", path)?),
             (None, Some(p)) => Some(Secret::new(p)),
             (None, None) => None,
+        };
+        let tls = check_tls(args, &target)?;
+        let replica = match &args.replica {
+            Some(url) => {
+                let (opts, label) = parse_replica(url, tls.mode)?;
+                let password = match &args.replica_password_file {
+                    Some(path) => Some(read_password("--replica-password-file", path)?),
+                    None => password.clone(),
+                };
+                Some(Replica {
+                    opts,
+                    label,
+                    password,
+                })
+            }
+            None => None,
         };
 
         for (name, d) in [
@@ -368,6 +473,8 @@ impl Config {
             lead: args.lead.clone(),
             target,
             password,
+            replica,
+            tls,
             table,
             index,
             columns,
@@ -397,9 +504,33 @@ impl Config {
     }
 }
 
-/// Parses and checks the DSN: scheme `mysql`, a user, a database, no password.
-fn parse_dsn(dsn: &str) -> Result<Target> {
-    let url = dsn.trim();
+/// The first line of a password file.
+fn read_password(flag: &str, path: &Path) -> Result<Secret> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("{flag} {}: cannot read", path.display()))?;
+    Ok(Secret::new(text.lines().next().unwrap_or("").to_string()))
+}
+
+/// TLS settings in a URL would be overridden by --ssl-mode: refused rather
+/// than silently ignored.
+const URL_TLS_KEYS: [&str; 9] = [
+    "require_ssl",
+    "verify_ca",
+    "verify_identity",
+    "built_in_roots",
+    "root_cert_path",
+    "danger_skip_domain_validation",
+    "danger_accept_invalid_certs",
+    "cert_chain_path",
+    "priv_key_path",
+];
+
+/// Parses a `mysql://` URL for `flag`, refusing a password in it (without
+/// echoing it) and TLS settings (--ssl-mode decides those). Returns the
+/// options and the user.
+fn parse_url(flag: &str, url: &str, shape: &str) -> Result<(mysql::Opts, String)> {
+    let url = url.trim();
+    let what = if flag == "--dsn" { "DSN" } else { "URL" };
     // Look for a password before handing the string to anything that might echo it.
     if let Some(rest) = url.strip_prefix("mysql://") {
         let authority = rest.split(['/', '?']).next().unwrap_or("");
@@ -407,31 +538,38 @@ fn parse_dsn(dsn: &str) -> Result<Target> {
             && userinfo.contains(':')
         {
             bail!(
-                "--dsn: a password in the DSN is refused (it would be seen in the process list \
+                "{flag}: a password in the {what} is refused (it would be seen in the process list \
                  and shell history); set MYSQL_PWD or use --password-file"
             );
         }
     } else {
-        bail!("--dsn: expected mysql://USER@HOST:PORT/DB");
+        bail!("{flag}: expected {shape}");
     }
     let query = url.split_once('?').map(|(_, q)| q).unwrap_or("");
-    if query.split('&').any(|kv| {
-        kv.split('=')
-            .next()
-            .is_some_and(|k| k.eq_ignore_ascii_case("password"))
-    }) {
-        bail!("--dsn: a password in the DSN is refused; set MYSQL_PWD or use --password-file");
+    let keys = || query.split('&').filter_map(|kv| kv.split('=').next());
+    if keys().any(|k| k.eq_ignore_ascii_case("password")) {
+        bail!("{flag}: a password in the {what} is refused; set MYSQL_PWD or use --password-file");
     }
-    let opts = mysql::Opts::from_url(url).map_err(|e| anyhow::anyhow!("--dsn: {e}"))?;
+    if let Some(k) = keys().find(|k| URL_TLS_KEYS.iter().any(|t| t.eq_ignore_ascii_case(k))) {
+        bail!("{flag}: `{k}` in the {what} is not used; TLS is set with --ssl-mode and --ssl-ca");
+    }
+    let opts = mysql::Opts::from_url(url).map_err(|e| anyhow::anyhow!("{flag}: {e}"))?;
     let user = opts
         .get_user()
         .filter(|u| !u.is_empty())
-        .ok_or_else(|| anyhow::anyhow!("--dsn: no user; expected mysql://USER@HOST:PORT/DB"))?
+        .ok_or_else(|| anyhow::anyhow!("{flag}: no user; expected {shape}"))?
         .to_string();
+    Ok((opts, user))
+}
+
+/// Parses and checks the DSN: scheme `mysql`, a user, a database, no password.
+fn parse_dsn(dsn: &str) -> Result<Target> {
+    const SHAPE: &str = "mysql://USER@HOST:PORT/DB";
+    let (opts, user) = parse_url("--dsn", dsn, SHAPE)?;
     let db = opts
         .get_db_name()
         .filter(|d| !d.is_empty())
-        .ok_or_else(|| anyhow::anyhow!("--dsn: no database; expected mysql://USER@HOST:PORT/DB"))?;
+        .ok_or_else(|| anyhow::anyhow!("--dsn: no database; expected {SHAPE}"))?;
     let database = Ident::new("--dsn database", db)?;
     let host = opts.get_ip_or_hostname().to_string();
     let socket = opts.get_socket().map(str::to_string);
@@ -448,6 +586,66 @@ fn parse_dsn(dsn: &str) -> Result<Target> {
     })
 }
 
+/// Parses --replica: `mysql://USER@HOST:PORT`; a database in it is not used.
+fn parse_replica(url: &str, mode: SslMode) -> Result<(mysql::Opts, String)> {
+    let (opts, user) = parse_url("--replica", url, "mysql://USER@HOST:PORT")?;
+    let label = match opts.get_socket() {
+        Some(s) => {
+            if mode.requires_tls() {
+                bail!(socket_tls_refusal("--replica", mode));
+            }
+            format!("{user}@{s}")
+        }
+        None => format!(
+            "{user}@{}:{}",
+            opts.get_ip_or_hostname(),
+            opts.get_tcp_port()
+        ),
+    };
+    let opts = mysql::OptsBuilder::from_opts(opts)
+        .db_name(None::<String>)
+        .into();
+    Ok((opts, label))
+}
+
+fn socket_tls_refusal(flag: &str, mode: SslMode) -> String {
+    format!(
+        "{flag}: --ssl-mode {mode} needs TLS, which a Unix socket connection does not use; \
+         give a TCP address, or --ssl-mode PREFERRED"
+    )
+}
+
+/// Checks --ssl-mode and --ssl-ca together, and that the CA file is readable.
+fn check_tls(args: &CaptureArgs, target: &Target) -> Result<Tls> {
+    let mode = args.ssl_mode;
+    let verifies = matches!(mode, SslMode::VerifyCa | SslMode::VerifyIdentity);
+    match (&args.ssl_ca, verifies) {
+        (None, true) => bail!(
+            "--ssl-mode {mode}: give the CA certificate that signed the server's with --ssl-ca FILE"
+        ),
+        (Some(_), false) => bail!(
+            "--ssl-ca: used only with --ssl-mode VERIFY_CA or VERIFY_IDENTITY (--ssl-mode is {mode})"
+        ),
+        _ => {}
+    }
+    if let Some(ca) = &args.ssl_ca {
+        let bytes =
+            std::fs::read(ca).with_context(|| format!("--ssl-ca {}: cannot read", ca.display()))?;
+        let pem = String::from_utf8_lossy(&bytes);
+        // The driver also takes DER; a PEM file must hold a certificate.
+        if bytes.is_empty() || (pem.contains("-----BEGIN") && !pem.contains("CERTIFICATE-----")) {
+            bail!("--ssl-ca {}: no certificate in the file", ca.display());
+        }
+    }
+    if target.socket.is_some() && mode.requires_tls() {
+        bail!(socket_tls_refusal("--dsn", mode));
+    }
+    Ok(Tls {
+        mode,
+        ca: args.ssl_ca.clone(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -460,6 +658,11 @@ mod tests {
     }
 
     fn args(extra: &[&str]) -> CaptureArgs {
+        Cli::try_parse_from(required(extra)).unwrap().args
+    }
+
+    /// The required options, then `extra`.
+    fn required<'a>(extra: &[&'a str]) -> Vec<&'a str> {
         let mut v = vec![
             "x",
             "--dsn",
@@ -476,7 +679,7 @@ mod tests {
             "file:/tmp/none-c",
         ];
         v.extend_from_slice(extra);
-        Cli::try_parse_from(v).unwrap().args
+        v
     }
 
     #[test]
@@ -572,5 +775,135 @@ mod tests {
         let c = Config::from_args(&args(&[]), Some("env".into())).unwrap();
         assert_eq!(c.password.as_ref().unwrap().expose(), "env");
         assert_eq!(format!("{:?}", c.password), "Some(Secret(***))");
+    }
+
+    #[test]
+    fn ssl_mode_takes_the_mysql_client_names() {
+        let c = Config::from_args(&args(&[]), None).unwrap();
+        assert_eq!(c.tls.mode, SslMode::Preferred);
+        assert!(c.tls.ca.is_none());
+        for (given, want) in [
+            ("DISABLED", SslMode::Disabled),
+            ("required", SslMode::Required),
+            ("Verify_Identity", SslMode::VerifyIdentity),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let ca = dir.path().join("ca.pem");
+            std::fs::write(
+                &ca,
+                "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n",
+            )
+            .unwrap();
+            let ca = ca.display().to_string();
+            let mut extra = vec!["--ssl-mode", given];
+            if want >= SslMode::VerifyCa {
+                extra.extend(["--ssl-ca", &ca]);
+            }
+            let c = Config::from_args(&args(&extra), None).unwrap();
+            assert_eq!(c.tls.mode, want);
+            assert_eq!(c.tls.mode.requires_tls(), want >= SslMode::Required);
+        }
+        let e = Cli::try_parse_from(required(&["--ssl-mode", "ON"]))
+            .err()
+            .expect("not a mode");
+        assert_eq!(e.kind(), clap::error::ErrorKind::InvalidValue);
+    }
+
+    #[test]
+    fn ssl_ca_goes_with_the_verifying_modes_only() {
+        let e = Config::from_args(&args(&["--ssl-mode", "VERIFY_CA"]), None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("--ssl-mode VERIFY_CA: give the CA"), "{e}");
+        let dir = tempfile::tempdir().unwrap();
+        let ca = dir.path().join("ca.pem");
+        std::fs::write(&ca, "-----BEGIN CERTIFICATE-----\n").unwrap();
+        let ca_s = ca.display().to_string();
+        let e = Config::from_args(&args(&["--ssl-mode", "REQUIRED", "--ssl-ca", &ca_s]), None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("--ssl-ca: used only with"), "{e}");
+        let missing = dir.path().join("nope.pem").display().to_string();
+        let e = format!(
+            "{:#}",
+            Config::from_args(
+                &args(&["--ssl-mode", "VERIFY_CA", "--ssl-ca", &missing]),
+                None
+            )
+            .unwrap_err()
+        );
+        assert!(
+            e.starts_with(&format!("--ssl-ca {missing}: cannot read")),
+            "{e}"
+        );
+        std::fs::write(&ca, "-----BEGIN PRIVATE KEY-----\nx\n").unwrap();
+        let e = Config::from_args(&args(&["--ssl-mode", "VERIFY_CA", "--ssl-ca", &ca_s]), None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no certificate in the file"), "{e}");
+    }
+
+    #[test]
+    fn tls_settings_in_a_url_and_tls_over_a_socket_are_refused() {
+        let mut a = args(&[]);
+        a.dsn = "mysql://root@127.0.0.1:3307/shop?danger_accept_invalid_certs=true".into();
+        let e = Config::from_args(&a, None).unwrap_err().to_string();
+        assert!(e.contains("--ssl-mode and --ssl-ca"), "{e}");
+        let mut a = args(&["--ssl-mode", "REQUIRED"]);
+        a.dsn = "mysql://root@localhost/shop?socket=/run/mysqld/mysqld.sock".into();
+        let e = Config::from_args(&a, None).unwrap_err().to_string();
+        assert!(e.starts_with("--dsn: --ssl-mode REQUIRED needs TLS"), "{e}");
+        // PREFERRED over a socket: plain, as the mysql client.
+        a.ssl_mode = SslMode::Preferred;
+        assert!(Config::from_args(&a, None).is_ok());
+    }
+
+    #[test]
+    fn replica_is_a_url_without_password_and_shares_the_password() {
+        let c = Config::from_args(
+            &args(&["--replica", "mysql://monitor@127.0.0.1:3308/shop"]),
+            Some("env".into()),
+        )
+        .unwrap();
+        let r = c.replica.unwrap();
+        assert_eq!(r.label, "monitor@127.0.0.1:3308");
+        assert_eq!(r.opts.get_db_name(), None, "a database is not needed");
+        assert_eq!(r.password.unwrap().expose(), "env");
+
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("replica-pw");
+        std::fs::write(&f, "r3plica\n").unwrap();
+        let f = f.display().to_string();
+        let c = Config::from_args(
+            &args(&[
+                "--replica",
+                "mysql://monitor@127.0.0.1:3308",
+                "--replica-password-file",
+                &f,
+            ]),
+            Some("env".into()),
+        )
+        .unwrap();
+        assert_eq!(c.replica.unwrap().password.unwrap().expose(), "r3plica");
+
+        let e = Config::from_args(
+            &args(&["--replica", "mysql://monitor:hunter2@127.0.0.1:3308"]),
+            None,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("--replica: a password in the URL is refused"),
+            "{e}"
+        );
+        assert!(!e.contains("hunter2"), "{e}");
+        let e = Config::from_args(&args(&["--replica", "127.0.0.1:3308"]), None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("--replica: expected mysql://"), "{e}");
+        let e = Cli::try_parse_from(required(&["--replica-password-file", "/tmp/pw"]))
+            .err()
+            .expect("--replica-password-file needs --replica");
+        assert_eq!(e.kind(), clap::error::ErrorKind::MissingRequiredArgument);
     }
 }

@@ -14,12 +14,13 @@ pub enum Level {
     Critical,
 }
 
-/// What is watched: a metric, or the pile-up of sessions behind the ALTER's
-/// metadata lock.
+/// What is watched: a metric, the pile-up of sessions behind the ALTER's
+/// metadata lock, or replication having stopped (its lag unreadable).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Watched {
     Metric(MetricId),
     MdlWaiters,
+    ReplicationStopped,
 }
 
 impl Watched {
@@ -27,6 +28,7 @@ impl Watched {
         match self {
             Watched::Metric(m) => m.key(),
             Watched::MdlWaiters => "metadata_lock_waiters",
+            Watched::ReplicationStopped => "replication_stopped",
         }
     }
 }
@@ -46,6 +48,12 @@ pub struct Breach {
 
 impl Breach {
     pub fn describe(&self) -> String {
+        if self.what == Watched::ReplicationStopped {
+            return format!(
+                "replication stopped ({}) for {:.1} s ({} readings in a row)",
+                self.bound, self.lasted_s, self.readings
+            );
+        }
         format!(
             "{} = {} {} for {:.1} s ({} readings in a row)",
             self.what.key(),
@@ -207,6 +215,26 @@ impl Detector {
         None
     }
 
+    /// Judges one reading of replication: `stopped` says how it is stopped
+    /// (a thread not running, lag NULL), `None` when it runs. Stopped is
+    /// critical, confirmed as a bound is (two readings in a row, for
+    /// replication_lag_s's `sustained_for_s`); not judged when the thresholds
+    /// turn replication_lag_s off (`kind = "none"`).
+    pub fn observe_replication(&mut self, t: f64, stopped: Option<String>) -> Option<Breach> {
+        let th = self.thresholds.for_metric(MetricId::ReplicationLagS);
+        if th.kind == BoundKind::None {
+            return None;
+        }
+        let sustained = th.sustained_for_s;
+        self.track(
+            (Watched::ReplicationStopped, Level::Critical),
+            stopped,
+            t,
+            1.0,
+            sustained,
+        )
+    }
+
     /// Judges one reading of some metrics (those absent are left as they were)
     /// and of the metadata lock waiters. Returns the breaches confirmed now.
     pub fn observe(
@@ -341,6 +369,30 @@ mod tests {
         let v = [(MetricId::ActiveConnections, 95.0)];
         d.observe(0.0, &v, None);
         assert_eq!(d.observe(1.0, &v, None)[0].level, Level::Critical);
+    }
+
+    #[test]
+    fn stopped_replication_is_critical_once_confirmed() {
+        let mut d = detector("[metrics.replication_lag_s]\nsustained_for_s = 1\n");
+        let why = || Some("IO thread No".to_string());
+        assert!(d.observe_replication(0.0, why()).is_none());
+        // Running again: the count starts over.
+        assert!(d.observe_replication(0.5, None).is_none());
+        assert!(d.observe_replication(1.0, why()).is_none());
+        assert!(d.observe_replication(1.5, why()).is_none(), "0.5 s < 1 s");
+        let b = d.observe_replication(2.0, why()).unwrap();
+        assert_eq!(
+            (b.what, b.level),
+            (Watched::ReplicationStopped, Level::Critical)
+        );
+        assert_eq!(
+            b.describe(),
+            "replication stopped (IO thread No) for 1.0 s (3 readings in a row)"
+        );
+        let mut off = detector("[metrics.replication_lag_s]\nkind = \"none\"\n");
+        for t in 0..5 {
+            assert!(off.observe_replication(t as f64 * 100.0, why()).is_none());
+        }
     }
 
     #[test]

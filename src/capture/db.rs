@@ -3,11 +3,11 @@
 //! Every name put into SQL text is a checked [`Ident`], backtick-quoted; values
 //! are passed as parameters.
 
-use super::args::Config;
+use super::args::{Config, Replica, Secret, SslMode, Tls};
 use super::ident::{Ident, literal};
 use anyhow::{Context, Result, bail};
 use mysql::prelude::*;
-use mysql::{Conn, OptsBuilder, Row, Value};
+use mysql::{Conn, OptsBuilder, Row, SslOpts, Value};
 use std::time::Duration;
 
 /// MariaDB or MySQL: a few queries differ.
@@ -24,18 +24,118 @@ pub struct ServerInfo {
     /// `VERSION()`, e.g. `10.11.19-MariaDB-0+deb12u1`.
     pub version: String,
     pub max_connections: u64,
+    pub server_id: u64,
 }
 
-/// Opens a connection. `read_timeout` bounds every read of a query's answer.
+/// Opens a connection to the server (--dsn). `read_timeout` bounds every
+/// read of a query's answer.
 pub fn connect(cfg: &Config, read_timeout: Option<Duration>) -> Result<Conn, mysql::Error> {
-    let opts = OptsBuilder::from_opts(cfg.target.opts.clone())
-        .pass(cfg.password.as_ref().map(|p| p.expose().to_string()))
+    open(
+        &cfg.target.opts,
+        cfg.password.as_ref(),
+        &cfg.tls,
+        read_timeout,
+    )
+}
+
+/// Opens a connection to the replica (--replica).
+pub fn connect_replica(
+    replica: &Replica,
+    tls: &Tls,
+    read_timeout: Option<Duration>,
+) -> Result<Conn, mysql::Error> {
+    open(&replica.opts, replica.password.as_ref(), tls, read_timeout)
+}
+
+fn open(
+    opts: &mysql::Opts,
+    password: Option<&Secret>,
+    tls: &Tls,
+    read_timeout: Option<Duration>,
+) -> Result<Conn, mysql::Error> {
+    let plain = OptsBuilder::from_opts(opts.clone())
+        .pass(password.map(|p| p.expose().to_string()))
         .read_timeout(read_timeout)
         .write_timeout(Some(Duration::from_secs(30)))
         .tcp_connect_timeout(Some(Duration::from_secs(5)))
         .tcp_keepalive_time_ms(Some(30_000))
-        .stmt_cache_size(Some(16));
-    Conn::new(opts)
+        .stmt_cache_size(Some(16))
+        .ssl_opts(None::<SslOpts>);
+    // The driver never encrypts a Unix socket (--ssl-mode REQUIRED and up
+    // refuse one when the options are checked).
+    let Some(ssl) = ssl_opts(tls).filter(|_| opts.get_socket().is_none()) else {
+        return Conn::new(plain);
+    };
+    // Not switching a TCP connection to 127.0.0.1 over to the server's socket,
+    // as the driver otherwise does: the socket would not be encrypted.
+    let secure = plain.clone().ssl_opts(Some(ssl)).prefer_socket(false);
+    match Conn::new(secure) {
+        Err(mysql::Error::DriverError(mysql::DriverError::TlsNotSupported))
+            if tls.mode == SslMode::Preferred =>
+        {
+            Conn::new(plain)
+        }
+        r => r,
+    }
+}
+
+/// The driver's TLS options for a mode; `None` for DISABLED.
+fn ssl_opts(tls: &Tls) -> Option<SslOpts> {
+    let ca = tls.ca.clone().map(std::borrow::Cow::Owned);
+    match tls.mode {
+        SslMode::Disabled => None,
+        // As the mysql client: encrypted, the certificate not checked.
+        SslMode::Preferred | SslMode::Required => {
+            Some(SslOpts::default().with_danger_accept_invalid_certs(true))
+        }
+        SslMode::VerifyCa => Some(
+            SslOpts::default()
+                .with_root_cert_path(ca)
+                .with_danger_skip_domain_validation(true),
+        ),
+        SslMode::VerifyIdentity => Some(SslOpts::default().with_root_cert_path(ca)),
+    }
+}
+
+/// A connection error as a person reads it, with what TLS had to do with it.
+pub fn connect_err(e: &mysql::Error, tls: &Tls) -> String {
+    let text = err(e);
+    // The driver wraps the TLS layer's errors as `IO error: `...'`.
+    let text = text
+        .strip_prefix("IO error: `")
+        .and_then(|t| t.strip_suffix('\''))
+        .map(str::to_string)
+        .unwrap_or(text);
+    let tls_failure = matches!(e, mysql::Error::TlsError(_))
+        || (matches!(e, mysql::Error::IoError(_) | mysql::Error::CodecError(_))
+            && ["certificate", "TLS", "tls", "handshake", "alert"]
+                .iter()
+                .any(|w| text.contains(w)));
+    match e {
+        mysql::Error::DriverError(mysql::DriverError::TlsNotSupported) => format!(
+            "the server does not offer TLS, and --ssl-mode {} requires it",
+            tls.mode
+        ),
+        _ if tls_failure && tls.mode != SslMode::Disabled => {
+            format!("TLS (--ssl-mode {}): {text}", tls.describe())
+        }
+        _ => text,
+    }
+}
+
+/// The session's TLS as the server sees it: `(Ssl_version, Ssl_cipher)`,
+/// `None` when the session is not encrypted.
+pub fn session_tls(conn: &mut Conn) -> Result<Option<(String, String)>> {
+    let rows: Vec<(String, String)> = conn
+        .query("SHOW SESSION STATUS WHERE Variable_name IN ('Ssl_cipher', 'Ssl_version')")
+        .clean()?;
+    let get = |k: &str| {
+        rows.iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(k))
+            .map(|(_, v)| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    Ok(get("Ssl_cipher").map(|cipher| (get("Ssl_version").unwrap_or_default(), cipher)))
 }
 
 /// The server went away (as opposed to an SQL error).
@@ -87,10 +187,10 @@ pub fn error_code(e: &mysql::Error) -> Option<u16> {
 }
 
 pub fn server_info(conn: &mut Conn) -> Result<ServerInfo> {
-    let row: Option<(String, u64)> = conn
-        .query_first("SELECT VERSION(), @@max_connections")
+    let row: Option<(String, u64, u64)> = conn
+        .query_first("SELECT VERSION(), @@max_connections, @@server_id")
         .clean()?;
-    let (version, max_connections) = row.context("SELECT VERSION() returned nothing")?;
+    let (version, max_connections, server_id) = row.context("SELECT VERSION() returned nothing")?;
     let flavour = if version.to_ascii_lowercase().contains("mariadb") {
         Flavour::MariaDb
     } else {
@@ -100,6 +200,7 @@ pub fn server_info(conn: &mut Conn) -> Result<ServerInfo> {
         flavour,
         version,
         max_connections,
+        server_id,
     })
 }
 
@@ -605,33 +706,138 @@ pub fn histogram_quantile(before: &[(f64, u64)], after: &[(f64, u64)], q: f64) -
     Some(lower)
 }
 
-/// Replication lag if the server is itself a replica: the largest
-/// Seconds_Behind_Master of its channels. `Ok(None)` when it is not a replica.
-pub fn replication_lag(
+/// One replication channel of a replica, as SHOW SLAVE STATUS / SHOW REPLICA
+/// STATUS shows it (columns read by name: MariaDB's and MySQL 8's differ).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Channel {
+    /// MariaDB's Connection_name / MySQL's Channel_Name; empty for the default.
+    pub name: String,
+    pub io_running: String,
+    pub sql_running: String,
+    /// Seconds_Behind_Master (Source); `None` when NULL.
+    pub lag_s: Option<f64>,
+    /// `HOST:PORT` it replicates from.
+    pub source: String,
+    /// The server id of the server it replicates from, once connected to it.
+    pub source_server_id: Option<u64>,
+    pub last_error: Option<String>,
+}
+
+impl Channel {
+    pub fn running(&self) -> bool {
+        self.io_running.eq_ignore_ascii_case("Yes")
+            && self.sql_running.eq_ignore_ascii_case("Yes")
+            && self.lag_s.is_some()
+    }
+
+    /// `IO Yes, SQL No, lag NULL, from 127.0.0.1:3306, last error: ...`
+    pub fn describe(&self) -> String {
+        let name = if self.name.is_empty() {
+            String::new()
+        } else {
+            format!("channel '{}': ", self.name)
+        };
+        let lag = self
+            .lag_s
+            .map_or("NULL".to_string(), |l| format!("{} s", fmt_lag(l)));
+        let error = self
+            .last_error
+            .as_ref()
+            .map(|e| format!(", last error: {e}"))
+            .unwrap_or_default();
+        format!(
+            "{name}IO thread {}, SQL thread {}, lag {lag}, from {}{error}",
+            self.io_running, self.sql_running, self.source
+        )
+    }
+}
+
+fn fmt_lag(l: f64) -> String {
+    if l == l.trunc() {
+        format!("{l:.0}")
+    } else {
+        format!("{l:.3}")
+    }
+}
+
+/// A replica's state: every channel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplicaStatus {
+    pub channels: Vec<Channel>,
+}
+
+impl ReplicaStatus {
+    /// The largest lag of the channels; `None` when any channel is stopped
+    /// (a thread not running, or its lag NULL).
+    pub fn lag_s(&self) -> Option<f64> {
+        if self.channels.iter().any(|c| !c.running()) {
+            return None;
+        }
+        self.channels
+            .iter()
+            .filter_map(|c| c.lag_s)
+            .reduce(f64::max)
+    }
+
+    pub fn describe(&self) -> String {
+        self.channels
+            .iter()
+            .map(Channel::describe)
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+/// The server's replication state; `Ok(None)` when it is not a replica.
+pub fn replica_status(
     conn: &mut Conn,
     flavour: Flavour,
-) -> Result<Option<Option<f64>>, mysql::Error> {
+) -> Result<Option<ReplicaStatus>, mysql::Error> {
     let rows: Vec<Row> = match flavour {
+        // Every named connection, not only the default one.
         Flavour::MariaDb => conn.query("SHOW ALL SLAVES STATUS")?,
         Flavour::MySql => match conn.query("SHOW REPLICA STATUS") {
             Ok(r) => r,
+            // Before 8.0.22.
             Err(_) => conn.query("SHOW SLAVE STATUS")?,
         },
     };
     if rows.is_empty() {
         return Ok(None);
     }
-    // NULL lag means replication is stopped or broken.
-    let lags: Vec<Option<f64>> = rows
+    let either = |r: &Row, a: &str, b: &str| col(r, a).or_else(|| col(r, b));
+    let channels = rows
         .iter()
         .map(|r| {
-            col_f64(r, "Seconds_Behind_Master").or_else(|| col_f64(r, "Seconds_Behind_Source"))
+            let last_error = [
+                either(r, "Last_IO_Error", "Last_IO_Error"),
+                either(r, "Last_SQL_Error", "Last_SQL_Error"),
+            ]
+            .into_iter()
+            .flatten()
+            .filter(|e| !e.trim().is_empty())
+            .collect::<Vec<_>>();
+            Channel {
+                name: either(r, "Connection_name", "Channel_Name").unwrap_or_default(),
+                io_running: either(r, "Slave_IO_Running", "Replica_IO_Running")
+                    .unwrap_or_else(|| "?".into()),
+                sql_running: either(r, "Slave_SQL_Running", "Replica_SQL_Running")
+                    .unwrap_or_else(|| "?".into()),
+                lag_s: col_f64(r, "Seconds_Behind_Master")
+                    .or_else(|| col_f64(r, "Seconds_Behind_Source")),
+                source: format!(
+                    "{}:{}",
+                    either(r, "Master_Host", "Source_Host").unwrap_or_else(|| "?".into()),
+                    either(r, "Master_Port", "Source_Port").unwrap_or_else(|| "?".into())
+                ),
+                source_server_id: either(r, "Master_Server_Id", "Source_Server_Id")
+                    .and_then(|v| v.parse().ok())
+                    .filter(|id| *id != 0),
+                last_error: (!last_error.is_empty()).then(|| last_error.join("; ")),
+            }
         })
         .collect();
-    if lags.iter().any(Option::is_none) {
-        return Ok(Some(None));
-    }
-    Ok(Some(lags.into_iter().flatten().reduce(f64::max)))
+    Ok(Some(ReplicaStatus { channels }))
 }
 
 /// A global status snapshot of the counters capture samples.

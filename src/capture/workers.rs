@@ -1,8 +1,9 @@
-//! The threads that talk to the server while the main loop keeps time and
+//! The threads that talk to the servers while the main loop keeps time and
 //! reads the kill switches: the sampler (status counters, process list,
-//! histograms, host), the probe (the timed query) and the DDL itself. Each has
-//! its own connection and reports through one channel, so a blocked query
-//! never stops the kill switch checks.
+//! histograms, host), the probe (the timed query), the DDL itself, and with
+//! --replica the replica's watcher (replication lag). Each has its own
+//! connection and reports through one channel, so a blocked query, or a
+//! blocked replica, never stops the kill switch checks or the other samples.
 
 use super::args::Config;
 use super::db::{self, DdlProgress, Flavour, Histogram};
@@ -32,6 +33,19 @@ pub enum Msg {
     /// The sampler could not reconnect: the server is gone.
     Lost(String),
     Ddl(DdlResult),
+    /// A reading of the replica (--replica).
+    Replica(ReplicaMsg),
+    /// The replica could not be read again: replication lag is unknown.
+    ReplicaLost(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct ReplicaMsg {
+    pub ts: DateTime<Utc>,
+    /// Its lag; `None` when replication is stopped.
+    pub lag_s: Option<f64>,
+    /// Its state in words (threads, lag, source, last error).
+    pub state: String,
 }
 
 #[derive(Debug, Clone)]
@@ -42,8 +56,8 @@ pub struct SampleMsg {
     pub mdl_waiters: Option<u32>,
     /// The ALTER's session, while it runs.
     pub ddl: Option<DdlProgress>,
-    /// The server is a replica whose replication is stopped (lag NULL).
-    pub replication_broken: bool,
+    /// The server is a replica whose replication is stopped: its state.
+    pub replication_stopped: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -287,12 +301,16 @@ impl Sampler {
             }
         }
 
-        let mut replication_broken = false;
+        let mut replication_stopped = None;
         if self.spec.replica {
-            match db::replication_lag(conn, self.spec.flavour) {
-                Ok(Some(Some(lag))) => values.push((MetricId::ReplicationLagS, lag)),
-                Ok(Some(None)) => replication_broken = true,
-                Ok(None) => {}
+            match db::replica_status(conn, self.spec.flavour) {
+                Ok(Some(s)) => match s.lag_s() {
+                    Some(lag) => values.push((MetricId::ReplicationLagS, lag)),
+                    None => replication_stopped = Some(s.describe()),
+                },
+                Ok(None) => {
+                    replication_stopped = Some("not a replica any more (no replica status)".into())
+                }
                 Err(e) if db::is_connectivity(&e) => return Err(e),
                 Err(e) => {
                     self.note(
@@ -329,8 +347,98 @@ impl Sampler {
             values,
             mdl_waiters,
             ddl,
-            replication_broken,
+            replication_stopped,
         })
+    }
+}
+
+/// Reads the replica's status every interval on its own connection (with
+/// --query-timeout as read timeout). A failed read (lost connection, timeout,
+/// SQL error) is retried on a new connection one second apart, up to
+/// --reconnect-attempts times; then the replica is reported lost.
+pub fn spawn_replica(
+    cfg: Arc<Config>,
+    flavour: Flavour,
+    tx: Sender<Msg>,
+    shared: Arc<Shared>,
+) -> JoinHandle<()> {
+    std::thread::Builder::new()
+        .name("capture-replica".into())
+        .spawn(move || replica_loop(cfg, flavour, tx, shared))
+        .expect("cannot start the replica thread")
+}
+
+fn replica_loop(cfg: Arc<Config>, flavour: Flavour, tx: Sender<Msg>, shared: Arc<Shared>) {
+    let Some(replica) = cfg.replica.as_ref() else {
+        return;
+    };
+    let note = |message: String| {
+        let _ = tx.send(Msg::Note {
+            level: "WARN",
+            message,
+        });
+    };
+    let mut conn: Option<Conn> = None;
+    let mut failures = 0u32;
+    let mut next = Instant::now();
+    while !shared.stopped() {
+        let read = match conn.as_mut() {
+            Some(c) => db::replica_status(c, flavour).map_err(|e| db::err(&e)),
+            None => db::connect_replica(replica, &cfg.tls, Some(cfg.query_timeout))
+                .map_err(|e| db::connect_err(&e, &cfg.tls))
+                .and_then(|mut c| {
+                    let r = db::replica_status(&mut c, flavour).map_err(|e| db::err(&e));
+                    conn = Some(c);
+                    r
+                }),
+        };
+        match read {
+            Ok(status) => {
+                if failures > 0 {
+                    note(format!(
+                        "replica {}: read again (after {failures} failed attempt(s))",
+                        replica.label
+                    ));
+                    failures = 0;
+                }
+                let (lag_s, state) = match status {
+                    Some(s) => (s.lag_s(), s.describe()),
+                    None => (None, "not a replica any more (no replica status)".into()),
+                };
+                let msg = ReplicaMsg {
+                    ts: now(),
+                    lag_s,
+                    state,
+                };
+                if tx.send(Msg::Replica(msg)).is_err() {
+                    return;
+                }
+                next += cfg.interval;
+            }
+            Err(e) => {
+                conn = None;
+                if failures == 0 {
+                    note(format!(
+                        "replica {}: cannot read its status ({e}); retrying ({} attempts)",
+                        replica.label, cfg.reconnect_attempts
+                    ));
+                }
+                if failures >= cfg.reconnect_attempts {
+                    let _ = tx.send(Msg::ReplicaLost(format!(
+                        "replica {} unreadable: {e} (after {} reconnect attempts)",
+                        replica.label, cfg.reconnect_attempts
+                    )));
+                    return;
+                }
+                failures += 1;
+                next = Instant::now() + Duration::from_secs(1);
+            }
+        }
+        let now = Instant::now();
+        if next < now {
+            next = now;
+        }
+        sleep_until(&shared, next);
     }
 }
 

@@ -37,6 +37,18 @@ fn unique(prefix: &str) -> String {
     format!("{prefix}{}x{nanos}", std::process::id())
 }
 
+/// How [`MariaDb::start_with`] starts a server; the default is [`MariaDb::start`]'s.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// `--log-bin --server-id=N` (a replication source) instead of `--skip-log-bin`.
+    pub log_bin: bool,
+    /// `--server-id` (1 when `log_bin` and none is given).
+    pub server_id: Option<u32>,
+    /// Serve TLS: a CA and a server certificate made with the `openssl` CLI in
+    /// the server's directory (see [`MariaDb::tls_ca`]); plain connections stay allowed.
+    pub tls: bool,
+}
+
 /// The server shared by every test of this binary.
 pub fn shared() -> &'static MariaDb {
     static SERVER: OnceLock<MariaDb> = OnceLock::new();
@@ -47,6 +59,11 @@ impl MariaDb {
     /// Initialises a data directory and starts a server on it, with `password`
     /// for root (over the socket and from 127.0.0.1).
     pub fn start(password: &str) -> MariaDb {
+        MariaDb::start_with(password, &Options::default())
+    }
+
+    /// [`MariaDb::start`] with options: a replication source, a server id, TLS.
+    pub fn start_with(password: &str, options: &Options) -> MariaDb {
         let dir = std::env::temp_dir().join(unique("canary-mariadb-"));
         std::fs::create_dir_all(&dir).unwrap();
         let data = dir.join("data");
@@ -78,6 +95,23 @@ impl MariaDb {
         drop(guard);
         let port = free_port();
         let socket = dir.join("sock");
+        let mut extra: Vec<String> = Vec::new();
+        if options.log_bin {
+            extra.push(format!("--log-bin={}", dir.join("binlog").display()));
+        } else {
+            extra.push("--skip-log-bin".into());
+        }
+        if let Some(id) = options.server_id.or(options.log_bin.then_some(1)) {
+            extra.push(format!("--server-id={id}"));
+        }
+        if options.tls {
+            let tls = make_certs(&dir.join("tls"), "localhost");
+            extra.extend([
+                format!("--ssl-ca={}", tls.join("ca.pem").display()),
+                format!("--ssl-cert={}", tls.join("server-cert.pem").display()),
+                format!("--ssl-key={}", tls.join("server-key.pem").display()),
+            ]);
+        }
         let child = Command::new("mariadbd")
             .args([
                 "--no-defaults".to_string(),
@@ -91,7 +125,6 @@ impl MariaDb {
                 format!("--pid-file={}", dir.join("pid").display()),
                 format!("--log-error={}", dir.join("error.log").display()),
                 format!("--tmpdir={}", tmp.display()),
-                "--skip-log-bin".into(),
                 "--innodb-buffer-pool-size=128M".into(),
                 "--innodb-flush-log-at-trx-commit=2".into(),
                 "--plugin-load-add=query_response_time".into(),
@@ -100,6 +133,7 @@ impl MariaDb {
                 // refuses the default decades).
                 "--query-response-time-range-base=2".into(),
             ])
+            .args(&extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -225,6 +259,69 @@ impl MariaDb {
         n.unwrap_or(0) > 0
     }
 
+    /// The CA certificate that signed this server's (started with `tls`).
+    pub fn tls_ca(&self) -> PathBuf {
+        self.dir.join("tls").join("ca.pem")
+    }
+
+    /// Makes this server a replica of `primary` (started with `log_bin`) from
+    /// the primary's current position, as root over 127.0.0.1, and waits until
+    /// both replication threads run.
+    pub fn replicate_from(&self, primary: &MariaDb) {
+        let pos: Option<String> = primary
+            .conn()
+            .query_first("SELECT @@gtid_binlog_pos")
+            .unwrap();
+        let mut c = self.conn();
+        // What the primary already holds (its users, `shop`) exists here too.
+        c.exec_drop("SET GLOBAL gtid_slave_pos = ?", (pos.unwrap_or_default(),))
+            .unwrap();
+        c.query_drop(format!(
+            "CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT={}, MASTER_USER='root', \
+             MASTER_PASSWORD='{}', MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1",
+            primary.port, primary.password
+        ))
+        .unwrap();
+        c.query_drop("START SLAVE").unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let (io, sql) = self.replication_threads();
+            if io == "Yes" && sql == "Yes" {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "replication not running after 30 s: IO {io}, SQL {sql}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// (Slave_IO_Running, Slave_SQL_Running); empty when not a replica.
+    pub fn replication_threads(&self) -> (String, String) {
+        let row: Option<mysql::Row> = self.conn().query_first("SHOW SLAVE STATUS").unwrap();
+        let get = |r: &mysql::Row, k: &str| -> String {
+            r.get_opt::<String, &str>(k)
+                .and_then(Result::ok)
+                .unwrap_or_default()
+        };
+        row.map(|r| (get(&r, "Slave_IO_Running"), get(&r, "Slave_SQL_Running")))
+            .unwrap_or_default()
+    }
+
+    /// Waits until this replica has applied everything `primary` has written.
+    pub fn wait_caught_up(&self, primary: &MariaDb) {
+        let pos: Option<String> = primary
+            .conn()
+            .query_first("SELECT @@gtid_binlog_pos")
+            .unwrap();
+        let waited: Option<i64> = self
+            .conn()
+            .exec_first("SELECT MASTER_GTID_WAIT(?, 60)", (pos.unwrap_or_default(),))
+            .unwrap();
+        assert_eq!(waited, Some(0), "the replica did not catch up within 60 s");
+    }
+
     /// SIGKILL: the server dies as in a crash.
     pub fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {
@@ -241,6 +338,87 @@ impl Drop for MariaDb {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
     }
+}
+
+/// Makes, with the `openssl` CLI, a CA (`ca.pem`, `ca-key.pem`) and a server
+/// certificate it signed for `host` (`server-cert.pem`, `server-key.pem`, its
+/// only subject alternative name `DNS:<host>`) in `dir`. Returns `dir`.
+pub fn make_certs(dir: &Path, host: &str) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("the openssl CLI is needed for the TLS tests: apt-get install openssl");
+        assert!(
+            out.status.success(),
+            "openssl {args:?} failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let key = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
+    let mut ca = vec!["req", "-x509"];
+    ca.extend(key);
+    ca.extend([
+        "-keyout",
+        "ca-key.pem",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=canary-report test CA",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+    ]);
+    openssl(&ca);
+    let subject = format!("/CN={host}");
+    let mut csr = vec!["req"];
+    csr.extend(key);
+    csr.extend([
+        "-keyout",
+        "server-key.pem",
+        "-out",
+        "server.csr",
+        "-subj",
+        &subject,
+    ]);
+    openssl(&csr);
+    std::fs::write(
+        dir.join("server-ext.cnf"),
+        format!(
+            "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n\
+             extendedKeyUsage=serverAuth\nsubjectAltName=DNS:{host}\n"
+        ),
+    )
+    .unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca-key.pem",
+        "-CAcreateserial",
+        "-out",
+        "server-cert.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "server-ext.cnf",
+    ]);
+    dir.to_path_buf()
 }
 
 /// A process that outlives this one: when the test binary exits, it kills the

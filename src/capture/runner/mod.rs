@@ -6,12 +6,12 @@ mod rollback;
 mod verify;
 
 use super::args::{Config, LatencySource};
-use super::breach::{Breach, Detector, Level, fmt_num, statistic};
+use super::breach::{Breach, Detector, Level, Watched, fmt_num, statistic};
 use super::db::{self, Flavour, ServerInfo};
 use super::ident::Ident;
 use super::rundir::{Recorder, now};
 use super::switch::Reading;
-use super::workers::{self, DdlResult, Msg, ProbeSpec, SampleMsg, SamplerSpec, Shared};
+use super::workers::{self, DdlResult, Msg, ProbeSpec, ReplicaMsg, SampleMsg, SamplerSpec, Shared};
 use super::{CaptureOutcome, CaptureStatus, ctrl_c_presses};
 use crate::model::{
     ActualScope, DdlOutcome, Event, HumanInput, IncidentStatus, Manifest, MetricId, Phase,
@@ -41,6 +41,8 @@ enum Stop {
     },
     Breach(Breach),
     ServerLost(String),
+    /// The replica (--replica) could not be read again.
+    ReplicaLost(String),
     Operator,
     DdlDone(DdlResult),
 }
@@ -65,6 +67,9 @@ impl Stop {
             }
             Stop::Breach(b) => format!("critical breach: {}", b.describe()),
             Stop::ServerLost(e) => format!("lost the server: {e}"),
+            Stop::ReplicaLost(e) => {
+                format!("{e}; replication_lag_s is no longer known, treated as a critical breach")
+            }
             Stop::Operator => "operator stopped the canary (Ctrl-C or SIGTERM)".into(),
             Stop::DdlDone(_) => "DDL finished".into(),
         }
@@ -92,7 +97,10 @@ struct Runner {
     columns: Vec<db::ColumnInfo>,
     probe: Option<ProbeSpec>,
     histogram: Option<db::Histogram>,
+    /// The server is itself a replica: the sampler reads its lag.
     replica: bool,
+    /// --replica passed the pre-check: its watcher reads the lag (its flavour).
+    replica_flavour: Option<Flavour>,
     detector: Detector,
 
     phase: Option<(Phase, Instant)>,
@@ -120,7 +128,7 @@ struct Runner {
     switch_alarm: bool,
     ctrl_c_seen: usize,
     ctrl_c_armed: Option<Instant>,
-    replication_broken: bool,
+    replication_stopped: bool,
     last_progress_log: Option<(Instant, f64)>,
     latest: Latest,
 }
@@ -146,6 +154,7 @@ pub fn run(cfg: Config) -> Result<CaptureOutcome> {
         probe: None,
         histogram: None,
         replica: false,
+        replica_flavour: None,
         phase: None,
         phase_deadline: None,
         armed: false,
@@ -168,7 +177,7 @@ pub fn run(cfg: Config) -> Result<CaptureOutcome> {
         switch_alarm: false,
         ctrl_c_seen: ctrl_c_presses(),
         ctrl_c_armed: None,
-        replication_broken: false,
+        replication_stopped: false,
         last_progress_log: None,
         latest: Latest::default(),
     };
@@ -427,6 +436,14 @@ impl Runner {
             host_metrics: self.cfg.host_metrics,
         };
         workers::spawn_sampler(self.cfg.clone(), spec, self.tx.clone(), self.shared.clone());
+        if let Some(flavour) = self.replica_flavour {
+            workers::spawn_replica(
+                self.cfg.clone(),
+                flavour,
+                self.tx.clone(),
+                self.shared.clone(),
+            );
+        }
         if let Some(p) = self.probe.clone() {
             workers::spawn_probe(
                 self.cfg.clone(),
@@ -634,7 +651,62 @@ impl Runner {
             }
             Msg::Lost(e) => Ok(Some(Stop::ServerLost(e))),
             Msg::Ddl(r) => Ok(Some(Stop::DdlDone(r))),
+            Msg::Replica(r) => self.on_replica(r, phase),
+            Msg::ReplicaLost(e) => {
+                self.latest.lag_s = None;
+                Ok(Some(Stop::ReplicaLost(e)))
+            }
         }
+    }
+
+    /// Where replication_lag_s is read from, in words; `None` when it is not.
+    fn lag_source(&self) -> Option<String> {
+        if let (Some(r), Some(_)) = (&self.cfg.replica, self.replica_flavour) {
+            Some(format!("the replica {}", r.label))
+        } else if self.replica {
+            Some("the server itself (a replica)".into())
+        } else {
+            None
+        }
+    }
+
+    /// Records a change of replication between running and stopped, and
+    /// judges it: stopped is critical once confirmed.
+    fn replication_state(&mut self, t: f64, stopped: Option<String>) -> Result<Option<Breach>> {
+        let source = self.lag_source().unwrap_or_else(|| "the server".into());
+        if stopped.is_some() != self.replication_stopped {
+            self.replication_stopped = stopped.is_some();
+            match &stopped {
+                Some(state) => self.rec.log(
+                    "WARN",
+                    format!("replication is stopped on {source}: {state}"),
+                )?,
+                None => self
+                    .rec
+                    .log("INFO", format!("replication is running again on {source}"))?,
+            }
+        }
+        let why = stopped.map(|state| format!("{state}, on {source}"));
+        Ok(self.detector.observe_replication(t, why))
+    }
+
+    fn on_replica(&mut self, r: ReplicaMsg, phase: Phase) -> Result<Option<Stop>> {
+        let mut values = Vec::new();
+        if let Some(lag) = r.lag_s {
+            let m = MetricId::ReplicationLagS;
+            self.rec.metrics(&[(r.ts, m.key(), lag)])?;
+            values.push((m, lag));
+            if phase == Phase::Baseline {
+                self.baseline_values.entry(m).or_default().push(lag);
+            }
+        }
+        self.latest.lag_s = r.lag_s;
+        let t = unix(r.ts);
+        let stopped = r.lag_s.is_none().then_some(r.state);
+        let mut breaches: Vec<Breach> = self.replication_state(t, stopped)?.into_iter().collect();
+        breaches.extend(self.detector.observe(t, &values, None));
+        self.update_status(phase);
+        self.judge(breaches)
     }
 
     fn on_sample(&mut self, s: SampleMsg, phase: Phase) -> Result<Option<Stop>> {
@@ -643,24 +715,20 @@ impl Runner {
         self.rec.metrics(&rows)?;
         let get = |m: MetricId| s.values.iter().find(|(x, _)| *x == m).map(|(_, v)| *v);
         self.latest.threads_running = get(MetricId::ThreadsRunning);
-        self.latest.lag_s = get(MetricId::ReplicationLagS);
+        if self.replica {
+            self.latest.lag_s = get(MetricId::ReplicationLagS);
+        }
         self.latest.mdl = s.mdl_waiters;
         if phase == Phase::Baseline {
             for (m, v) in &s.values {
                 self.baseline_values.entry(*m).or_default().push(*v);
             }
         }
-        if s.replication_broken != self.replication_broken {
-            self.replication_broken = s.replication_broken;
-            self.rec.log(
-                "WARN",
-                if s.replication_broken {
-                    "replication is stopped on the server (Seconds_Behind_Master is NULL)"
-                } else {
-                    "replication is running again on the server"
-                },
-            )?;
-        }
+        let stopped = if self.replica {
+            self.replication_state(unix(s.ts), s.replication_stopped.clone())?
+        } else {
+            None
+        };
         if let Some(p) = &s.ddl {
             self.latest.ddl_pct = p.progress_pct;
             self.log_progress(p)?;
@@ -692,9 +760,21 @@ impl Runner {
         } else {
             None
         };
-        let breaches = self.detector.observe(unix(s.ts), &values, mdl);
+        let mut breaches: Vec<Breach> = stopped.into_iter().collect();
+        breaches.extend(self.detector.observe(unix(s.ts), &values, mdl));
+        self.judge(breaches)
+    }
+
+    /// Acts on confirmed breaches: logged before the DDL; from the DDL's
+    /// start an alert each, and the first critical one a stop.
+    fn judge(&mut self, breaches: Vec<Breach>) -> Result<Option<Stop>> {
         let mut stop = None;
-        for b in breaches {
+        for mut b in breaches {
+            if b.what == Watched::Metric(MetricId::ReplicationLagS)
+                && let Some(source) = self.lag_source()
+            {
+                b.bound = format!("{} (read from {source})", b.bound);
+            }
             if !self.ddl_started {
                 // Before the DDL nothing acts on a breach; say so once.
                 if b.level == Level::Critical {
@@ -859,8 +939,8 @@ impl Runner {
                     status: IncidentStatus::Resolved,
                 })?;
             }
-            Stop::ServerLost(_) => {
-                self.server_lost = true;
+            Stop::ServerLost(_) | Stop::ReplicaLost(_) => {
+                self.server_lost = matches!(stop, Stop::ServerLost(_));
                 self.rec.event(Event::Incident {
                     id: None,
                     severity: Severity::Critical,

@@ -1,6 +1,8 @@
 //! Phase 1: the pre-check (nothing is changed), and the dry run's plan.
 
+use super::super::args::{Replica, SslMode};
 use super::*;
+use crate::thresholds::BoundKind;
 
 impl Runner {
     pub(super) fn print_plan(&self) {
@@ -54,6 +56,12 @@ impl Runner {
         if let Some(p) = &self.probe {
             println!("Probe query: {}", p.describe());
         }
+        println!(
+            "Replication lag: {}",
+            self.lag_source()
+                .map_or("not sampled (no replica)".into(), |s| format!("from {s}"))
+        );
+        println!("TLS: --ssl-mode {}", c.tls.describe());
     }
 
     // ---- 1. pre-check ---------------------------------------------------------
@@ -70,7 +78,7 @@ impl Runner {
                 return Ok(Err(format!(
                     "cannot connect to {}: {}",
                     cfg.connection_id,
-                    db::err(&e)
+                    db::connect_err(&e, &cfg.tls)
                 )));
             }
         };
@@ -81,6 +89,9 @@ impl Runner {
                     Err(e) => return Ok(Err(format!("{}: {e}", $what))),
                 }
             };
+        }
+        if let Err(why) = self.check_tls(&mut conn, &cfg.connection_id)? {
+            return Ok(Err(why));
         }
         let info = try_q!("cannot read the server version", db::server_info(&mut conn));
         self.rec.log(
@@ -267,22 +278,35 @@ impl Runner {
                 .rec
                 .log("INFO", format!("no server-side latency histogram: {why}"))?,
         }
-        match db::replication_lag(&mut conn, info.flavour) {
-            Ok(Some(_)) => {
-                self.replica = true;
-                self.rec.log(
-                    "INFO",
-                    "the server is a replica: replication_lag_s is sampled",
-                )?;
+        match &cfg.replica {
+            Some(replica) => {
+                if let Err(why) = self.check_replica(replica, info.server_id)? {
+                    return Ok(Err(why));
+                }
             }
-            Ok(None) => self.rec.log(
-                "INFO",
-                "the server is not a replica: replication_lag_s is not sampled",
-            )?,
-            Err(e) => self.rec.log(
-                "WARN",
-                format!("replication status unreadable: {}", db::err(&e)),
-            )?,
+            None => match db::replica_status(&mut conn, info.flavour) {
+                Ok(Some(status)) => {
+                    if let Err(why) =
+                        self.check_replication("the server itself (a replica)", &status)?
+                    {
+                        return Ok(Err(why));
+                    }
+                    self.replica = true;
+                    self.rec.log(
+                        "INFO",
+                        "the server is a replica: replication_lag_s is read from it",
+                    )?;
+                }
+                Ok(None) => self.rec.log(
+                    "INFO",
+                    "the server is not a replica and no --replica is given: \
+                     replication_lag_s is not sampled",
+                )?,
+                Err(e) => self.rec.log(
+                    "WARN",
+                    format!("replication status unreadable: {}", db::err(&e)),
+                )?,
+            },
         }
         self.rec.log(
             "INFO",
@@ -347,6 +371,187 @@ impl Runner {
             }
             .reason()));
         }
+        Ok(Ok(()))
+    }
+
+    /// Records the session's TLS; refuses an unencrypted session when
+    /// --ssl-mode requires TLS.
+    fn check_tls(&mut self, conn: &mut mysql::Conn, who: &str) -> Result<Result<(), String>> {
+        let tls = &self.cfg.tls;
+        let session = match db::session_tls(conn) {
+            Ok(s) => s,
+            Err(e) => {
+                return Ok(Err(format!(
+                    "{who}: cannot read the session's TLS status (Ssl_cipher): {e}"
+                )));
+            }
+        };
+        let checked = match tls.mode {
+            SslMode::VerifyCa => "certificate checked against the CA, host name not checked",
+            SslMode::VerifyIdentity => "certificate checked against the CA, and the host name",
+            SslMode::Disabled => "TLS not used",
+            _ => "certificate not checked",
+        };
+        match session {
+            Some((version, cipher)) => self.rec.log(
+                "INFO",
+                format!(
+                    "TLS to {who}: --ssl-mode {} ({checked}); session encrypted, \
+                     Ssl_version {version}, Ssl_cipher {cipher}",
+                    tls.describe()
+                ),
+            )?,
+            None if tls.mode.requires_tls() => {
+                return Ok(Err(format!(
+                    "{who}: the session is not encrypted (Ssl_cipher empty), \
+                     and --ssl-mode {} requires TLS",
+                    tls.mode
+                )));
+            }
+            None => self.rec.log(
+                if tls.mode == SslMode::Disabled {
+                    "INFO"
+                } else {
+                    "WARN"
+                },
+                format!(
+                    "TLS to {who}: --ssl-mode {}; session NOT encrypted (Ssl_cipher empty{})",
+                    tls.describe(),
+                    if tls.mode == SslMode::Preferred {
+                        ": the server offers no TLS, or this is a Unix socket"
+                    } else {
+                        ""
+                    }
+                ),
+            )?,
+        }
+        Ok(Ok(()))
+    }
+
+    /// The replica given with --replica: reachable (with the same TLS), a
+    /// replica, replicating, its lag within the critical bound.
+    fn check_replica(&mut self, replica: &Replica, primary_id: u64) -> Result<Result<(), String>> {
+        let who = format!("the replica {}", replica.label);
+        self.rec.log("INFO", format!("connecting to {who}"))?;
+        let tls = self.cfg.tls.clone();
+        let mut conn = match db::connect_replica(replica, &tls, Some(self.cfg.query_timeout)) {
+            Ok(c) => c,
+            Err(e) => {
+                return Ok(Err(format!(
+                    "cannot connect to {who}: {}",
+                    db::connect_err(&e, &tls)
+                )));
+            }
+        };
+        if let Err(why) = self.check_tls(&mut conn, &who)? {
+            return Ok(Err(why));
+        }
+        let info = match db::server_info(&mut conn) {
+            Ok(i) => i,
+            Err(e) => return Ok(Err(format!("{who}: cannot read the server version: {e}"))),
+        };
+        let status = match db::replica_status(&mut conn, info.flavour) {
+            Ok(Some(s)) => s,
+            Ok(None) => {
+                return Ok(Err(format!(
+                    "{who} ({}) is not a replica: {} returns no row; \
+                     --replica must name a replica of {}",
+                    info.version,
+                    match info.flavour {
+                        Flavour::MariaDb => "SHOW ALL SLAVES STATUS",
+                        Flavour::MySql => "SHOW REPLICA STATUS",
+                    },
+                    self.cfg.connection_id
+                )));
+            }
+            Err(e) => {
+                return Ok(Err(format!(
+                    "{who}: cannot read its replica status (the REPLICATION CLIENT / \
+                     SLAVE MONITOR privilege is needed): {}",
+                    db::err(&e)
+                )));
+            }
+        };
+        if let Err(why) = self.check_replication(&who, &status)? {
+            return Ok(Err(why));
+        }
+        let sources: Vec<u64> = status
+            .channels
+            .iter()
+            .filter_map(|c| c.source_server_id)
+            .collect();
+        if !sources.is_empty() && !sources.contains(&primary_id) {
+            // A replica of a replica is fine; another primary's is not.
+            self.rec.log(
+                "WARN",
+                format!(
+                    "{who} replicates from server id {}, and {} is server id {primary_id}: \
+                     fine for a replica of a replica of it, otherwise its lag is not this server's",
+                    sources
+                        .iter()
+                        .map(u64::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    self.cfg.connection_id
+                ),
+            )?;
+        }
+        self.replica_flavour = Some(info.flavour);
+        self.rec.log(
+            "INFO",
+            format!(
+                "replication_lag_s is read from {who} ({}, --replica), on its own connection; \
+                 the server's own replication status is not sampled",
+                info.version
+            ),
+        )?;
+        Ok(Ok(()))
+    }
+
+    /// Replication must run, with its lag within the critical bound of
+    /// replication_lag_s, unless the thresholds turn that metric off.
+    fn check_replication(
+        &mut self,
+        who: &str,
+        status: &db::ReplicaStatus,
+    ) -> Result<Result<(), String>> {
+        let th = self
+            .cfg
+            .thresholds
+            .for_metric(MetricId::ReplicationLagS)
+            .clone();
+        let judged = th.kind != BoundKind::None;
+        let state = status.describe();
+        let Some(lag) = status.lag_s() else {
+            if !judged {
+                self.rec.log(
+                    "WARN",
+                    format!(
+                        "replication is stopped on {who}: {state} \
+                         (not judged: replication_lag_s is kind \"none\")"
+                    ),
+                )?;
+                return Ok(Ok(()));
+            }
+            return Ok(Err(format!(
+                "replication is stopped on {who}: {state}; start it (START SLAVE / \
+                 START REPLICA) before the canary"
+            )));
+        };
+        if judged
+            && th.kind == BoundKind::Above
+            && let Some(critical) = th.critical
+            && lag > critical
+        {
+            return Ok(Err(format!(
+                "replication lag on {who} is already {} s, above the critical bound {} s \
+                 of replication_lag_s: {state}",
+                fmt_num(lag),
+                fmt_num(critical)
+            )));
+        }
+        self.rec
+            .log("INFO", format!("replication on {who}: running, {state}"))?;
         Ok(Ok(()))
     }
 }

@@ -361,6 +361,18 @@ impl Runner {
                         s.values.iter().map(|(m, v)| (s.ts, m.key(), *v)).collect();
                     self.rec.metrics(&rows)?;
                 }
+                Ok(Msg::Replica(r)) => {
+                    self.latest.lag_s = r.lag_s;
+                    if let Some(lag) = r.lag_s {
+                        self.rec
+                            .metrics(&[(r.ts, MetricId::ReplicationLagS.key(), lag)])?;
+                    }
+                }
+                Ok(Msg::ReplicaLost(e)) => {
+                    self.latest.lag_s = None;
+                    self.rec
+                        .log("ERROR", format!("while stopping the ALTER: {e}"))?;
+                }
                 Ok(other) => {
                     self.handle(other, phase)?;
                 }
@@ -485,13 +497,15 @@ impl Runner {
             ),
             passed: self.alerts_after_rollback == 0,
         })?;
-        if self.replica {
+        if let Some(source) = self.lag_source() {
             let lag = self.latest.lag_s;
             self.rec.event(Event::PostRollbackCheck {
                 check: "Replication healthy".into(),
                 actual: lag.map_or(
-                    "replication lag unknown (replication stopped?)".into(),
-                    |l| format!("replication lag {} s", fmt_num(l)),
+                    format!(
+                        "replication lag unknown on {source} (replication stopped, or unreadable)"
+                    ),
+                    |l| format!("replication lag {} s on {source}", fmt_num(l)),
                 ),
                 passed: lag.is_some_and(|l| {
                     l <= self
