@@ -424,16 +424,30 @@ pub fn decide(
         .filter(|r| !r.passed && !r.disabled)
         .cloned()
         .collect();
+    // A CRITICAL metric whose rule is disabled blocks nothing, but it is at
+    // least what a WARNING is: a condition (and a blocker with
+    // warnings_block), so that a worse metric never reads better.
+    let critical_rule_off = rules
+        .iter()
+        .any(|r| r.rule == RuleId::NoCriticalMetric && r.disabled);
     let mut conditions: Vec<DerivedCondition> = verdicts
         .iter()
-        .filter(|v| v.status == Status::Warning)
-        .map(|v| DerivedCondition {
-            condition: format!(
-                "Investigate WARNING on {}: {}",
-                v.metric.label(),
-                describe_breach(v)
-            ),
-            metric: Some(v.metric),
+        .filter_map(|v| {
+            let (level, note) = match v.status {
+                Status::Warning => ("WARNING", ""),
+                Status::Critical if critical_rule_off => {
+                    ("CRITICAL", " (the no_critical_metric rule is disabled)")
+                }
+                _ => return None,
+            };
+            Some(DerivedCondition {
+                condition: format!(
+                    "Investigate {level} on {}: {}{note}",
+                    v.metric.label(),
+                    describe_breach(v)
+                ),
+                metric: Some(v.metric),
+            })
         })
         .collect();
     conditions.extend(verdicts.iter().filter_map(|v| {
@@ -711,6 +725,32 @@ mod tests {
 
     fn failing(d: &Decision) -> Vec<RuleId> {
         d.blockers.iter().map(|b| b.rule).collect()
+    }
+
+    #[test]
+    fn a_critical_metric_with_its_rule_disabled_is_still_a_condition() {
+        let mut th = Thresholds::default();
+        th.rules.disabled = vec!["no_critical_metric".into()];
+        let v = vec![verdict(
+            MetricId::QueryLatencyP99Ms,
+            Status::Critical,
+            Some(3.0),
+        )];
+        let d = decide(&manifest(), &good_facts(), &v, &th);
+        assert_eq!(
+            d.verdict,
+            Verdict::ApprovedForLimitedProd,
+            "{:#?}",
+            d.blockers
+        );
+        assert!(
+            d.conditions[0]
+                .condition
+                .starts_with("Investigate CRITICAL on Query Latency P99")
+        );
+        th.rules.warnings_block = true;
+        let d = decide(&manifest(), &good_facts(), &v, &th);
+        assert_eq!(d.verdict, Verdict::StopAndFix);
     }
 
     #[test]
