@@ -41,7 +41,7 @@ pub(super) enum Fast {
 
 /// Reads `input` to its end, or up to the first block with a quote, in
 /// blocks of `size` bytes ([`BLOCK`]; tests use tiny ones).
-pub(super) fn scan<R: Read>(input: R, progress: &mut Progress, size: usize) -> Result<Fast, Fault> {
+pub(super) fn scan<R: Read>(input: R, progress: &Progress, size: usize) -> Result<Fast, Fault> {
     let mut blocks = Blocks {
         input,
         size: size.max(16),
@@ -265,7 +265,7 @@ impl Reader {
 fn read_sequentially<R: Read>(
     blocks: &mut Blocks<R>,
     out: &mut Reader,
-    progress: &mut Progress,
+    progress: &Progress,
     mut buf: Vec<u8>,
 ) -> Result<Option<Fast>, Fault> {
     let mut spare = Spare::new();
@@ -286,7 +286,7 @@ fn read_sequentially<R: Read>(
 fn read_in_parallel<R: Read>(
     blocks: &mut Blocks<R>,
     out: &mut Reader,
-    progress: &mut Progress,
+    progress: &Progress,
     buf: Vec<u8>,
     threads: usize,
 ) -> Result<Option<Fast>, Fault> {

@@ -25,14 +25,14 @@ const REQUIRED: [&str; 3] = ["timestamp", "metric", "value"];
 /// reads the rest, and finds the line of a faulty row by reading the input
 /// again up to it; hence `Seek`.
 pub fn parse_long_csv<R: Read + Seek>(path: &Path, input: R) -> Result<FileSamples, InputError> {
-    parse_long_csv_with(path, input, &mut Progress::hidden())
+    parse_long_csv_with(path, input, &Progress::hidden())
 }
 
 /// [`parse_long_csv`], telling `progress` of the bytes read.
 pub(super) fn parse_long_csv_with<R: Read + Seek>(
     path: &Path,
     input: R,
-    progress: &mut Progress,
+    progress: &Progress,
 ) -> Result<FileSamples, InputError> {
     parse_in_blocks(path, input, progress, csv_fast::BLOCK)
 }
@@ -40,7 +40,7 @@ pub(super) fn parse_long_csv_with<R: Read + Seek>(
 fn parse_in_blocks<R: Read + Seek>(
     path: &Path,
     mut input: R,
-    progress: &mut Progress,
+    progress: &Progress,
     block: usize,
 ) -> Result<FileSamples, InputError> {
     let origin = input.stream_position().ok();
@@ -391,7 +391,7 @@ mod tests {
     fn in_blocks(text: &[u8], block: usize) -> Result<FileSamples, String> {
         let path = Path::new("run/metrics/a.csv");
         let input = std::io::Cursor::new(text);
-        parse_in_blocks(path, input, &mut Progress::hidden(), block).map_err(|e| e.to_string())
+        parse_in_blocks(path, input, &Progress::hidden(), block).map_err(|e| e.to_string())
     }
 
     /// Many blocks (tiny ones, so that lines straddle them, and two threads

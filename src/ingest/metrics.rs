@@ -115,21 +115,31 @@ pub fn read_metrics_with(run_dir: &Path, mapping: &Mapping) -> Result<Metrics, I
             Entry::Skipped(_) => 0,
         })
         .sum();
-    let mut progress = Progress::new(total);
+    let progress = Progress::new(total);
+    let files: Vec<(&Path, &'static str)> = entries
+        .iter()
+        .filter_map(|e| match e {
+            Entry::File { path, format, .. } => Some((path.as_path(), *format)),
+            Entry::Skipped(_) => None,
+        })
+        .collect();
+    let mut outcomes = read_files(&files, mapping, &progress).into_iter();
     let mut out = Metrics::default();
     let mut parts: Vec<(PathBuf, FileSamples)> = Vec::new();
     for entry in entries {
-        let (path, rel, format) = match entry {
+        let (path, rel, bytes) = match entry {
             Entry::Skipped(warning) => {
                 out.warnings.push(warning);
                 continue;
             }
             Entry::File {
-                path, rel, format, ..
-            } => (path, rel, format),
+                path, rel, bytes, ..
+            } => (path, rel, bytes),
         };
-        let bytes = fs::metadata(&path).map_or(0, |m| m.len());
-        let (format, read) = read_file(&path, format, mapping, &mut progress)?;
+        let Some(outcome) = outcomes.next() else {
+            break;
+        };
+        let (format, read) = outcome?;
         let samples = match read {
             FileOutcome::Samples(samples) => samples,
             FileOutcome::Skipped(why) => {
@@ -152,6 +162,52 @@ pub fn read_metrics_with(run_dir: &Path, mapping: &Mapping) -> Result<Metrics, I
     Ok(out)
 }
 
+type ReadOutcome = Result<(&'static str, FileOutcome), InputError>;
+
+/// Reads `files` on as many threads as there are cores (a few large
+/// exports, one per metric, are the common case), and returns each file's
+/// outcome in the order given. A file that fails does not stop the others;
+/// the caller reports the first failure in that order, so that the error is
+/// the same on any machine.
+fn read_files(
+    files: &[(&Path, &'static str)],
+    mapping: &Mapping,
+    progress: &Progress,
+) -> Vec<ReadOutcome> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(files.len());
+    if threads <= 1 {
+        return files
+            .iter()
+            .map(|(path, format)| read_file(path, format, mapping, progress))
+            .collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut outcomes: Vec<(usize, ReadOutcome)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some((path, format)) = files.get(i) else {
+                            return done;
+                        };
+                        done.push((i, read_file(path, format, mapping, progress)));
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    outcomes.sort_by_key(|(i, _)| *i);
+    outcomes.into_iter().map(|(_, outcome)| outcome).collect()
+}
+
 /// One metrics file read as `build` reads it, through the mapping: its
 /// samples, or (as `Err`) why `build` skips it. For `validate`.
 pub fn read_metrics_file(
@@ -162,7 +218,7 @@ pub fn read_metrics_file(
         Ok(format) => format,
         Err(why) => return Ok(Err(format!("skipped ({why})"))),
     };
-    let (_, outcome) = read_file(path, format, mapping, &mut Progress::new(0))?;
+    let (_, outcome) = read_file(path, format, mapping, &Progress::new(0))?;
     Ok(match outcome {
         FileOutcome::Samples(samples) => Ok(samples),
         FileOutcome::Skipped(why) => Err(why),
@@ -196,7 +252,7 @@ pub(crate) fn read_file(
     path: &Path,
     format: &'static str,
     mapping: &Mapping,
-    progress: &mut Progress,
+    progress: &Progress,
 ) -> Result<(&'static str, FileOutcome), InputError> {
     let io_error = |source| InputError::Io {
         path: path.to_path_buf(),

@@ -4,7 +4,8 @@
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 static ENABLED: AtomicBool = AtomicBool::new(false);
@@ -18,13 +19,14 @@ pub fn show_progress(on: bool) {
     ENABLED.store(on, Ordering::Relaxed);
 }
 
-/// Bytes read out of a known total.
+/// Bytes read out of a known total; files read at once on several threads
+/// advance the same one.
 pub struct Progress {
     total: u64,
-    done: u64,
+    done: AtomicU64,
     started: Instant,
     live: bool,
-    bar: Option<ProgressBar>,
+    bar: Mutex<Option<ProgressBar>>,
 }
 
 impl Progress {
@@ -32,10 +34,10 @@ impl Progress {
     pub fn new(total: u64) -> Progress {
         Progress {
             total,
-            done: 0,
+            done: AtomicU64::new(0),
             started: Instant::now(),
             live: ENABLED.load(Ordering::Relaxed) && std::io::stderr().is_terminal(),
-            bar: None,
+            bar: Mutex::new(None),
         }
     }
 
@@ -43,38 +45,40 @@ impl Progress {
     pub fn hidden() -> Progress {
         Progress {
             total: 0,
-            done: 0,
+            done: AtomicU64::new(0),
             started: Instant::now(),
             live: false,
-            bar: None,
+            bar: Mutex::new(None),
         }
     }
 
-    pub fn advance(&mut self, bytes: u64) {
-        self.done += bytes;
+    pub fn advance(&self, bytes: u64) {
+        let done = self.done.fetch_add(bytes, Ordering::Relaxed) + bytes;
         if !self.live {
             return;
         }
-        if let Some(bar) = &self.bar {
-            bar.set_position(self.done);
-        } else if self.done < self.total && self.started.elapsed() >= DELAY {
-            let bar = ProgressBar::with_draw_target(Some(self.total), ProgressDrawTarget::stderr());
+        let mut bar = self.bar.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(bar) = bar.as_ref() {
+            bar.set_position(done);
+        } else if done < self.total && self.started.elapsed() >= DELAY {
+            let new = ProgressBar::with_draw_target(Some(self.total), ProgressDrawTarget::stderr());
             let style = ProgressStyle::with_template(
                 "reading inputs {wide_bar} {binary_bytes}/{binary_total_bytes}, {eta} left",
             )
             .unwrap_or_else(|_| ProgressStyle::default_bar());
-            bar.set_style(style);
-            bar.set_position(self.done);
+            new.set_style(style);
+            new.set_position(done);
             // The rate (and so the time left) from here on, not from zero.
-            bar.reset_eta();
-            self.bar = Some(bar);
+            new.reset_eta();
+            *bar = Some(new);
         }
     }
 }
 
 impl Drop for Progress {
     fn drop(&mut self) {
-        if let Some(bar) = self.bar.take() {
+        let bar = self.bar.get_mut().unwrap_or_else(|e| e.into_inner());
+        if let Some(bar) = bar.take() {
             bar.finish_and_clear();
         }
     }

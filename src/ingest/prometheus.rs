@@ -40,7 +40,7 @@ const IN_MEMORY_MAX: u64 = 32 << 20;
 pub(super) fn parse_prometheus_file(
     path: &Path,
     file: File,
-    progress: &mut Progress,
+    progress: &Progress,
 ) -> Result<FileSamples, InputError> {
     parse_file(path, file, progress, IN_MEMORY_MAX)
 }
@@ -49,7 +49,7 @@ pub(super) fn parse_prometheus_file(
 fn parse_file(
     path: &Path,
     mut file: File,
-    progress: &mut Progress,
+    progress: &Progress,
     in_memory_max: u64,
 ) -> Result<FileSamples, InputError> {
     let io_error = |source| InputError::Io {
@@ -83,7 +83,7 @@ fn parse_file(
 /// A reader that tells a progress of what it reads.
 struct Counted<'a, R> {
     inner: R,
-    progress: &'a mut Progress,
+    progress: &'a Progress,
 }
 
 impl<R: Read> Read for Counted<'_, R> {
@@ -523,7 +523,7 @@ mod tests {
             let in_memory = parse_prometheus(&named, text.as_bytes()).map_err(|e| e.to_string());
             let file = File::open(&named).unwrap();
             let streamed =
-                parse_file(&named, file, &mut Progress::hidden(), 0).map_err(|e| e.to_string());
+                parse_file(&named, file, &Progress::hidden(), 0).map_err(|e| e.to_string());
             assert_eq!(streamed, in_memory, "{text}");
         }
     }
