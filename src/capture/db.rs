@@ -847,7 +847,7 @@ pub fn global_status(
     let rows: Vec<(String, String)> = conn.query(
         "SHOW GLOBAL STATUS WHERE Variable_name IN ('Threads_connected', 'Threads_running', \
          'Innodb_row_lock_time', 'Table_locks_waited', 'Innodb_buffer_pool_reads', \
-         'Innodb_buffer_pool_read_requests')",
+         'Innodb_buffer_pool_read_requests', 'Uptime')",
     )?;
     Ok(rows
         .into_iter()

@@ -35,6 +35,23 @@ pub struct Recorder {
     pub manifest: Manifest,
     last_ts: Option<DateTime<Utc>>,
     pub display: Display,
+    /// Write failures are ignored (see [`Recorder::best_effort`]).
+    best_effort: bool,
+}
+
+/// Appends `bytes` to `file` and syncs it. A failed write (a full disk) is
+/// undone, so that the file never ends in half a line that no reader accepts.
+fn append(file: &mut File, path: &Path, bytes: &[u8]) -> Result<()> {
+    let len = file
+        .metadata()
+        .with_context(|| format!("cannot write {}", path.display()))?
+        .len();
+    if let Err(e) = file.write_all(bytes) {
+        let _ = file.set_len(len);
+        return Err(e).with_context(|| format!("cannot write {}", path.display()));
+    }
+    file.sync_data()
+        .with_context(|| format!("cannot sync {}", path.display()))
 }
 
 impl Recorder {
@@ -73,6 +90,7 @@ impl Recorder {
             manifest,
             last_ts: None,
             display: Display::new(quiet),
+            best_effort: false,
         };
         r.write_manifest()?;
         Ok(r)
@@ -85,7 +103,19 @@ impl Recorder {
             manifest,
             last_ts: None,
             display: Display::new(quiet),
+            best_effort: false,
         }
+    }
+
+    /// From now on a write that fails is skipped instead of failing: once the
+    /// run directory could not be written, the rollback must still run to its
+    /// end (it is shown on stderr).
+    pub fn best_effort(&mut self) {
+        self.best_effort = true;
+    }
+
+    fn check(&self, r: Result<()>) -> Result<()> {
+        if self.best_effort { Ok(()) } else { r }
     }
 
     pub fn dir(&self) -> Option<&Path> {
@@ -101,20 +131,26 @@ impl Recorder {
         let final_path = files.dir.join("manifest.json");
         let mut text = serde_json::to_string_pretty(&self.manifest)?;
         text.push('\n');
-        {
-            let mut f =
-                File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
-            f.write_all(text.as_bytes())?;
-            f.sync_all()?;
+        let written = File::create(&tmp)
+            .and_then(|mut f| {
+                f.write_all(text.as_bytes())?;
+                f.sync_all()
+            })
+            .with_context(|| format!("cannot write {}", tmp.display()))
+            .and_then(|()| {
+                std::fs::rename(&tmp, &final_path).with_context(|| {
+                    format!(
+                        "cannot rename {} to {}",
+                        tmp.display(),
+                        final_path.display()
+                    )
+                })
+            });
+        if written.is_err() {
+            // The manifest in place stays whole; leave no half-written copy.
+            let _ = std::fs::remove_file(&tmp);
         }
-        std::fs::rename(&tmp, &final_path).with_context(|| {
-            format!(
-                "cannot rename {} to {}",
-                tmp.display(),
-                final_path.display()
-            )
-        })?;
-        Ok(())
+        self.check(written)
     }
 
     /// Writes an event stamped now.
@@ -135,14 +171,9 @@ impl Recorder {
         if let Some(files) = &mut self.files {
             let mut line = serde_json::to_string(&rec)?;
             line.push('\n');
-            files
-                .events
-                .write_all(line.as_bytes())
-                .context("cannot write events.jsonl")?;
-            files
-                .events
-                .sync_data()
-                .context("cannot sync events.jsonl")?;
+            let path = files.dir.join("events.jsonl");
+            let r = append(&mut files.events, &path, line.as_bytes());
+            self.check(r)?;
         }
         Ok(ts)
     }
@@ -171,14 +202,8 @@ impl Recorder {
         if text.is_empty() {
             return Ok(());
         }
-        files
-            .metrics
-            .write_all(text.as_bytes())
-            .with_context(|| format!("cannot write {METRICS_FILE}"))?;
-        files
-            .metrics
-            .sync_data()
-            .with_context(|| format!("cannot sync {METRICS_FILE}"))?;
-        Ok(())
+        let path = files.dir.join(METRICS_FILE);
+        let r = append(&mut files.metrics, &path, text.as_bytes());
+        self.check(r)
     }
 }

@@ -58,6 +58,9 @@ pub struct SampleMsg {
     pub ddl: Option<DdlProgress>,
     /// The server is a replica whose replication is stopped: its state.
     pub replication_stopped: Option<String>,
+    /// The server restarted since the last sample (its uptime went down):
+    /// its uptime now, in seconds.
+    pub restarted: Option<f64>,
 }
 
 #[derive(Debug, Clone)]
@@ -75,6 +78,17 @@ pub struct DdlResult {
     pub outcome: Result<(), (Option<u16>, String)>,
     pub duration: Duration,
     pub finished: DateTime<Utc>,
+}
+
+impl DdlResult {
+    /// It failed because its connection went away (server gone, connection
+    /// killed), not on an SQL error.
+    pub fn lost_connection(&self) -> bool {
+        matches!(
+            &self.outcome,
+            Err((None | Some(1053 | 1927 | 2006 | 2013), _))
+        )
+    }
 }
 
 /// State shared with the workers.
@@ -241,6 +255,13 @@ impl Sampler {
         if let Some(v) = get(&status, "threads_running") {
             values.push((MetricId::ThreadsRunning, v));
         }
+        let restarted = match (
+            self.prev_status.as_ref().and_then(|p| get(p, "uptime")),
+            get(&status, "uptime"),
+        ) {
+            (Some(before), Some(now)) if now < before => Some(now),
+            _ => None,
+        };
         if let Some(prev) = &self.prev_status {
             // A counter that went down means the server restarted: no delta then.
             let delta = |k: &str| match (get(prev, k), get(&status, k)) {
@@ -348,6 +369,7 @@ impl Sampler {
             mdl_waiters,
             ddl,
             replication_stopped,
+            restarted,
         })
     }
 }
@@ -516,12 +538,21 @@ fn probe_loop(
     shared: Arc<Shared>,
 ) {
     let mut conn: Option<Conn> = None;
+    let mut lost = false;
     let mut rng = Rng::new();
     let mut next = Instant::now();
     while !shared.stopped() {
         if conn.is_none() {
             match probe_connect(&cfg, flavour) {
-                Ok(c) => conn = Some(c),
+                Ok(c) => {
+                    conn = Some(c);
+                    if std::mem::take(&mut lost) {
+                        let _ = tx.send(Msg::Note {
+                            level: "WARN",
+                            message: "probe: reconnected to the server".into(),
+                        });
+                    }
+                }
                 Err(e) => {
                     let msg = ProbeMsg {
                         ts: now(),
@@ -567,6 +598,14 @@ fn probe_loop(
                     let connectivity = db::is_connectivity(&e);
                     if connectivity {
                         conn = None;
+                        lost = true;
+                        let _ = tx.send(Msg::Note {
+                            level: "WARN",
+                            message: format!(
+                                "probe: lost the connection to the server ({}); reconnecting",
+                                db::err(&e)
+                            ),
+                        });
                     }
                     // The server answered (an error, a timeout): that took `ms`.
                     let latency_ms = (!connectivity || timed_out).then_some(ms);

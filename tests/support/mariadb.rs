@@ -436,3 +436,91 @@ fn watchdog(server_pid: u32, dir: &Path) {
         .stderr(Stdio::null())
         .spawn();
 }
+
+/// A stopped server's command line, to start it again as it was.
+#[allow(dead_code)]
+pub struct Stopped {
+    argv: Vec<String>,
+}
+
+// Used by tests/capture_faults.rs only.
+#[allow(dead_code)]
+impl MariaDb {
+    /// Stops the server: SIGKILL (`hard`, as in a crash) or SIGTERM (a clean
+    /// shutdown, waited for). The data directory, socket and port stay.
+    pub fn stop(&mut self, hard: bool) -> Stopped {
+        let child = self.child.as_mut().expect("the server is running");
+        let pid = child.id();
+        let raw = std::fs::read(format!("/proc/{pid}/cmdline")).expect("read the server's cmdline");
+        let argv = raw
+            .split(|b| *b == 0)
+            .filter(|a| !a.is_empty())
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        if hard {
+            self.kill();
+        } else {
+            let _ = Command::new("kill")
+                .args(["-TERM", &pid.to_string()])
+                .status();
+            let mut child = self.child.take().unwrap();
+            let _ = child.wait();
+        }
+        Stopped { argv }
+    }
+
+    /// Starts a stopped server again with the same command line (after a
+    /// SIGKILL, InnoDB recovers first) and waits until root can log in over TCP.
+    pub fn start_again(&mut self, stopped: Stopped) {
+        let t0 = Instant::now();
+        let child = Command::new(&stopped.argv[0])
+            .args(&stopped.argv[1..])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start mariadbd again");
+        watchdog(child.id(), &self.dir);
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while let Err(e) = self.try_conn() {
+            if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
+                panic!(
+                    "mariadbd exited with {status} on restart:\n{}",
+                    std::fs::read_to_string(self.dir.join("error.log")).unwrap_or_default()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "mariadbd not ready 60 s after a restart: {e}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        eprintln!(
+            "test MariaDB on 127.0.0.1:{} restarted in {:.1} s",
+            self.port,
+            t0.elapsed().as_secs_f64()
+        );
+    }
+
+    /// Creates `shop.<name>` as [`MariaDb::create_table`] does, with a wide
+    /// column `w` (about 230 bytes) besides, so that an index on `(w, pad)`
+    /// takes a while to build.
+    pub fn create_wide_table(&self, name: &str, rows: u64) {
+        let mut c = self.conn();
+        c.query_drop(format!(
+            "CREATE TABLE shop.`{name}` (id INT AUTO_INCREMENT PRIMARY KEY, a INT NOT NULL, \
+             b VARCHAR(32) NOT NULL, c INT NOT NULL, pad CHAR(60) NOT NULL, \
+             w VARCHAR(255) NOT NULL) ENGINE=InnoDB"
+        ))
+        .unwrap();
+        c.query_drop(format!(
+            "INSERT INTO shop.`{name}` (a, b, c, pad, w) \
+             SELECT seq % 1000, CONCAT('v', seq % 5000), seq, REPEAT('x', 60), \
+             CONCAT(MD5(seq), REPEAT('w', 200)) FROM shop.seq_1_to_{rows}"
+        ))
+        .unwrap();
+        c.query_drop(format!("ANALYZE TABLE shop.`{name}`"))
+            .unwrap();
+    }
+}

@@ -188,10 +188,18 @@ pub fn run(cfg: Config) -> Result<CaptureOutcome> {
         Ok(dry_run) => Ok(r.outcome(dry_run)),
         Err(e) => {
             // The run directory could not be written: still leave the server as
-            // it was, as far as possible, before reporting the error.
-            if r.ddl_started && !r.rolled_back && r.index_present != Some(false) {
+            // it was, as far as possible, before reporting the error. A
+            // rollback cut short by the same error is done again.
+            if r.ddl_started && r.index_present != Some(false) {
                 eprintln!("capture failed ({e:#}); rolling back before exiting");
+                r.rec.best_effort();
                 let _ = r.rollback(RollbackTrigger::Automatic, format!("capture failed: {e:#}"));
+                let state = if r.index_present == Some(false) {
+                    "rolled back: the index is verified absent"
+                } else {
+                    "the rollback did not complete: check the index on the server"
+                };
+                return Err(e.context(format!("capture stopped ({state})")));
             }
             Err(e)
         }
@@ -574,6 +582,15 @@ impl Runner {
                     if let Some(stop) = self.handle(msg, phase)? {
                         return Ok(Some(stop));
                     }
+                    // Everything else waiting too: when a kill switch read
+                    // takes longer than the interval, one message per read
+                    // would let them pile up (and a finished DDL or a lost
+                    // server be seen ever later).
+                    while let Ok(msg) = self.rx.try_recv() {
+                        if let Some(stop) = self.handle(msg, phase)? {
+                            return Ok(Some(stop));
+                        }
+                    }
                 }
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => unreachable!("the runner holds a sender"),
@@ -713,6 +730,16 @@ impl Runner {
         let rows: Vec<(DateTime<Utc>, &str, f64)> =
             s.values.iter().map(|(m, v)| (s.ts, m.key(), *v)).collect();
         self.rec.metrics(&rows)?;
+        if let Some(uptime) = s.restarted {
+            // The sampler reconnected to a server that came back: its caches are
+            // cold and whatever happened to it is unknown, so the canary stops
+            // as if it had been lost (before the DDL with nothing changed,
+            // after it with a rollback).
+            return Ok(Some(Stop::ServerLost(format!(
+                "the server restarted (up for {} s)",
+                fmt_num(uptime)
+            ))));
+        }
         let get = |m: MetricId| s.values.iter().find(|(x, _)| *x == m).map(|(_, v)| *v);
         self.latest.threads_running = get(MetricId::ThreadsRunning);
         if self.replica {
@@ -995,7 +1022,11 @@ impl Runner {
         loop {
             match self.wait(Phase::Execute, &mut Vec::new())? {
                 Some(Stop::DdlDone(r)) => {
+                    let lost = r.lost_connection();
                     let outcome = self.ddl_finished(r, false)?;
+                    if lost && outcome == DdlOutcome::Failed && self.control().is_err() {
+                        return self.server_lost_under_ddl();
+                    }
                     let status = match outcome {
                         DdlOutcome::Success => PhaseStatus::Done,
                         _ => PhaseStatus::Failed,
@@ -1048,6 +1079,27 @@ impl Runner {
             self.index_present = Some(true);
         }
         Ok(outcome)
+    }
+
+    /// The ALTER lost its connection and the server does not answer (it
+    /// crashed or is restarting): what became of the index is known only once
+    /// it is back, so wait for it as the sampler does, then fail safe (the
+    /// rollback verifies the index; InnoDB drops an interrupted one).
+    fn server_lost_under_ddl(&mut self) -> Result<()> {
+        let wait = Duration::from_secs(self.cfg.reconnect_attempts.into());
+        self.rec.log(
+            "ERROR",
+            format!(
+                "the ALTER lost its connection and the server does not answer; waiting up to {} for it, to check the index",
+                human(wait)
+            ),
+        )?;
+        let deadline = Instant::now() + wait;
+        while Instant::now() < deadline && self.control().is_err() {
+            // Records the samples that still come in while waiting.
+            self.wait_ddl(Duration::from_secs(1))?;
+        }
+        self.fail_safe("the server went away during the ALTER".into())
     }
 
     /// The ALTER failed by itself: check the index is absent, then go on to the
