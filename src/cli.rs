@@ -237,12 +237,13 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
 }
 
 fn run_capture(args: Box<CaptureCommand>) -> anyhow::Result<i32> {
+    use crate::capture::Ending;
     let outcome = crate::capture::run(&args.capture)?;
-    let capture_code = match outcome.exit_code() {
-        0 => exit::OK,
-        3 => exit::NOTHING_CHANGED,
-        4 => exit::ROLLED_BACK,
-        _ => exit::INDEX_STATE_UNKNOWN,
+    let capture_code = match outcome.ending() {
+        Ending::Completed => exit::OK,
+        Ending::NothingChanged => exit::NOTHING_CHANGED,
+        Ending::RolledBack => exit::ROLLED_BACK,
+        Ending::IndexStateUnknown => exit::INDEX_STATE_UNKNOWN,
     };
     let Some(run_dir) = outcome.run_dir.as_deref() else {
         return Ok(capture_code);
@@ -254,6 +255,8 @@ fn run_capture(args: Box<CaptureCommand>) -> anyhow::Result<i32> {
         run_dir,
         &BuildOptions {
             lang: args.lang,
+            // The report judges by the bounds the canary was run with.
+            thresholds: args.capture.thresholds.clone(),
             ..BuildOptions::default()
         },
     )?;

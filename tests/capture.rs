@@ -7,7 +7,7 @@
 
 mod support;
 
-use canary_report::capture::{self, CaptureArgs, CaptureOutcome, CaptureStatus};
+use canary_report::capture::{self, CaptureArgs, CaptureOutcome, CaptureStatus, Ending};
 use canary_report::model::{
     DdlOutcome, Event, EventRecord, InputMetric, Manifest, Phase, PhaseStatus, RollbackTrigger,
     RunStatus, StepStatus, SwitchState,
@@ -298,7 +298,7 @@ fn clean_run_creates_the_index_and_records_every_phase() {
     assert_eq!(outcome.status, CaptureStatus::Completed, "{outcome:?}");
     assert!(!outcome.rolled_back);
     assert_eq!(outcome.index_present, Some(true));
-    assert_eq!(outcome.exit_code(), 0);
+    assert_eq!(outcome.ending(), Ending::Completed);
     assert_eq!(outcome.run_dir.as_deref(), Some(out.as_path()));
     assert!(server.index_exists("orders_clean", "idx_canary"));
     let (ops, errors) = (
@@ -519,7 +519,7 @@ fn kill_switch_turned_on_during_the_alter_kills_it() {
     assert!(outcome.rolled_back);
     assert_eq!(outcome.rollback_succeeded, Some(true));
     assert_eq!(outcome.index_present, Some(false));
-    assert_eq!(outcome.exit_code(), 4);
+    assert_eq!(outcome.ending(), Ending::RolledBack);
     assert!(!server.index_exists("orders_kill", "idx_canary"));
 
     let evs = events(&out);
@@ -841,7 +841,7 @@ fn an_alter_giving_up_on_the_metadata_lock_changes_nothing() {
     assert_eq!(outcome.status, CaptureStatus::Aborted, "{outcome:?}");
     assert!(!outcome.rolled_back);
     assert_eq!(outcome.index_present, Some(false));
-    assert_eq!(outcome.exit_code(), 3);
+    assert_eq!(outcome.ending(), Ending::NothingChanged);
     let evs = events(&out);
     assert!(matches!(
         find(&evs, |e| matches!(e, Event::DdlEnd { .. })),
@@ -898,7 +898,7 @@ fn unreachable_kill_switch_refuses_at_the_precheck() {
 
     assert_eq!(outcome.status, CaptureStatus::Aborted);
     assert!(!outcome.ddl_started);
-    assert_eq!(outcome.exit_code(), 3);
+    assert_eq!(outcome.ending(), Ending::NothingChanged);
     assert!(
         outcome.reason.as_deref().unwrap().contains("unreadable"),
         "{outcome:?}"
@@ -1001,8 +1001,8 @@ fn every_kind_of_kill_switch_failure_reads_as_on() {
     // All well: the dry run passes, writes nothing and changes nothing.
     let ok = dry(&ks.url("/ok"), &flag_url);
     assert_eq!(
-        (ok.status, ok.reason.as_deref(), ok.exit_code()),
-        (CaptureStatus::DryRun, None, 0)
+        (ok.status, ok.reason.as_deref(), ok.ending()),
+        (CaptureStatus::DryRun, None, Ending::Completed)
     );
     assert!(ok.run_dir.is_none());
 
@@ -1187,7 +1187,7 @@ fn server_killed_mid_monitoring_leaves_a_readable_run() {
     drop(load);
 
     assert_eq!(outcome.status, CaptureStatus::Aborted, "{outcome:?}");
-    assert_eq!(outcome.exit_code(), 5);
+    assert_eq!(outcome.ending(), Ending::IndexStateUnknown);
     assert!(
         outcome
             .reason
@@ -1619,7 +1619,7 @@ fn replication_stopped_on_the_replica_rolls_back() {
     assert!(outcome.rolled_back);
     assert_eq!(outcome.rollback_succeeded, Some(true));
     assert_eq!(outcome.index_present, Some(false));
-    assert_eq!(outcome.exit_code(), 4);
+    assert_eq!(outcome.ending(), Ending::RolledBack);
     assert!(!primary.index_exists("orders_repl_stop", "idx_canary"));
     // Well before the 30 s window's end: 2 s of after window follow the rollback.
     assert!(
@@ -1865,7 +1865,7 @@ fn tls_is_verified_recorded_and_required() {
     .unwrap();
     assert_eq!(o.status, CaptureStatus::Aborted);
     assert!(!o.ddl_started);
-    assert_eq!(o.exit_code(), 3);
+    assert_eq!(o.ending(), Ending::NothingChanged);
     let why = o.reason.unwrap();
     assert_eq!(
         why,
@@ -2007,7 +2007,7 @@ fn an_unreachable_replica_fails_safe() {
     assert_eq!(outcome.status, CaptureStatus::Aborted, "{outcome:?}");
     assert!(outcome.rolled_back);
     assert_eq!(outcome.rollback_succeeded, Some(true));
-    assert_eq!(outcome.exit_code(), 4);
+    assert_eq!(outcome.ending(), Ending::RolledBack);
     assert!(!primary.index_exists("orders_repl_lost", "idx_canary"));
     assert!(
         cut_at.elapsed() < Duration::from_secs(20),

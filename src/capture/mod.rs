@@ -75,23 +75,34 @@ impl CaptureOutcome {
         }
     }
 
-    /// A suggested process exit code:
-    /// - 0: completed (with `--no-auto-rollback`, possibly with incidents), or
-    ///   a dry run whose pre-check passed;
-    /// - 3: stopped with nothing changed (pre-check refused, stopped before the
-    ///   DDL, or the ALTER failed by itself and the index is verified absent);
-    /// - 4: rolled back, the index verified absent;
-    /// - 5: stopped with the index state not verified (look at the server).
-    pub fn exit_code(&self) -> u8 {
+    /// How the canary ended, for a person or a process exit code.
+    pub fn ending(&self) -> Ending {
         match self.status {
-            CaptureStatus::Completed | CaptureStatus::DryRun if self.reason.is_none() => 0,
-            _ if !self.ddl_started => 3,
-            _ if self.rolled_back && self.rollback_succeeded == Some(true) => 4,
-            _ if !self.rolled_back && self.index_present == Some(false) => 3,
-            CaptureStatus::Completed => 0,
-            _ => 5,
+            CaptureStatus::Completed | CaptureStatus::DryRun if self.reason.is_none() => {
+                Ending::Completed
+            }
+            _ if !self.ddl_started => Ending::NothingChanged,
+            _ if self.rolled_back && self.rollback_succeeded == Some(true) => Ending::RolledBack,
+            _ if !self.rolled_back && self.index_present == Some(false) => Ending::NothingChanged,
+            CaptureStatus::Completed => Ending::Completed,
+            _ => Ending::IndexStateUnknown,
         }
     }
+}
+
+/// How a canary ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// Completed (with `--no-auto-rollback`, possibly with incidents), or a
+    /// dry run whose pre-check passed.
+    Completed,
+    /// Stopped with nothing changed: the pre-check refused, it stopped before
+    /// the DDL, or the ALTER failed by itself and the index is verified absent.
+    NothingChanged,
+    /// Rolled back, the index verified absent.
+    RolledBack,
+    /// Stopped with the index state not verified: look at the server.
+    IndexStateUnknown,
 }
 
 static CTRL_C: AtomicUsize = AtomicUsize::new(0);

@@ -144,6 +144,8 @@ struct Sampler {
     prev_status: Option<HashMap<String, f64>>,
     prev_hist: Option<Vec<(f64, u64)>>,
     prev_host: Option<host::HostSnapshot>,
+    /// When the connection was lost, until the first sample after reconnecting.
+    lost_at: Option<Instant>,
 }
 
 impl Sampler {
@@ -156,6 +158,7 @@ impl Sampler {
             prev_status: None,
             prev_hist: None,
             prev_host: None,
+            lost_at: None,
         }
     }
 
@@ -207,6 +210,7 @@ impl Sampler {
     /// Tries to reconnect, one second apart; reports the server lost if it cannot.
     fn reconnect(&mut self, e: &mysql::Error) -> Option<Conn> {
         let attempts = self.cfg.reconnect_attempts;
+        self.lost_at = Some(Instant::now());
         self.note(
             "WARN",
             format!(
@@ -255,11 +259,17 @@ impl Sampler {
         if let Some(v) = get(&status, "threads_running") {
             values.push((MetricId::ThreadsRunning, v));
         }
+        // A restart shows as an uptime that went down, or, after a lost
+        // connection, as a server up for no longer than the connection was
+        // gone (Uptime counts whole seconds: one of slack). A session killed
+        // on a server that stayed up is neither.
+        let down_for = self.lost_at.take().map(|t| t.elapsed().as_secs_f64());
         let restarted = match (
             self.prev_status.as_ref().and_then(|p| get(p, "uptime")),
             get(&status, "uptime"),
         ) {
             (Some(before), Some(now)) if now < before => Some(now),
+            (_, Some(now)) if down_for.is_some_and(|d| now <= d + 1.0) => Some(now),
             _ => None,
         };
         if let Some(prev) = &self.prev_status {
