@@ -393,9 +393,6 @@ struct Block<'a> {
 /// (blank, padded, CRLF, RFC 3339 times, a new metric, an error) is split
 /// into fields and parsed as such ([`Block::line`]).
 fn parse_block(bytes: &[u8], columns: &Columns, width: usize, spare: &mut Spare) -> Parsed {
-    if memchr(b'"', bytes).is_some() {
-        return Parsed::Quote;
-    }
     let roles = (0..width)
         .map(|i| match i {
             _ if i == columns.timestamp => Role::Timestamp,
@@ -415,6 +412,14 @@ fn parse_block(bytes: &[u8], columns: &Columns, width: usize, spare: &mut Spare)
     };
     // The layout every exporter writes: a lane without the per-column loop.
     let standard = block.roles == [Role::Timestamp, Role::Metric, Role::Value];
+    // A quote anywhere hands the block to the csv crate. The standard lane
+    // takes only digits, dots, signs, commas and metric names met on earlier
+    // lines, never a quote, so there only the other lines need a look (and,
+    // on a fault, the rest of the block, where a quote still wins). Other
+    // layouts skip columns unread: the whole block is looked at first.
+    if !standard && memchr(b'"', bytes).is_some() {
+        return Parsed::Quote;
+    }
     let mut at = 0;
     while at < bytes.len() {
         let fast = if standard {
@@ -426,7 +431,13 @@ fn parse_block(bytes: &[u8], columns: &Columns, width: usize, spare: &mut Spare)
             Some(next) => next,
             None => {
                 let end = memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |i| at + i);
+                if standard && memchr(b'"', &bytes[at..end]).is_some() {
+                    return Parsed::Quote;
+                }
                 if let Err((field, message)) = block.line(&bytes[at..end], columns) {
+                    if standard && memchr(b'"', &bytes[end..]).is_some() {
+                        return Parsed::Quote;
+                    }
                     return Parsed::Fault {
                         line: block.line,
                         field,
