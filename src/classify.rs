@@ -261,19 +261,25 @@ pub fn classify_metric(
         verdict.no_data_reason = Some("nothing recorded".into());
         return verdict;
     }
-    if during_value.is_none() && post_value.is_none() {
+    // Without them the baseline is still judged, for its pre-existing flag
+    // (a canary stopped before the DDL because of it).
+    let canary_data = during_value.is_some() || post_value.is_some();
+    if !canary_data {
         verdict.no_data_reason = Some("no samples during or after the DDL".into());
-        return verdict;
     }
     if th.kind == BoundKind::None {
         // Reported, never judged.
-        verdict.status = Status::Ok;
+        if canary_data {
+            verdict.status = Status::Ok;
+        }
         return verdict;
     }
     let (warning, critical) = match resolve(th, baseline_value, max_connections) {
         Ok(b) => b,
         Err(reason) => {
-            verdict.no_data_reason = Some(reason);
+            if canary_data {
+                verdict.no_data_reason = Some(reason);
+            }
             return verdict;
         }
     };
@@ -352,6 +358,9 @@ pub fn classify_metric(
         .max(Status::Ok);
     if verdict.baseline_status > Status::Ok {
         verdict.pre_existing = Some(verdict.baseline_status);
+    }
+    if !canary_data {
+        return verdict;
     }
     verdict.status = match verdict.pre_existing {
         Some(pre) if canary <= pre => Status::Ok,
@@ -549,6 +558,18 @@ mod tests {
             |t| if t < 100.0 { 75.0 } else { 92.0 },
         );
         assert_eq!(judge(&m, &cpu_threshold()).status, Status::Critical);
+    }
+
+    #[test]
+    fn a_baseline_alone_still_shows_what_it_already_broke() {
+        // A canary stopped before the DDL: no data of its own to judge.
+        let mut m = metric(MetricId::CpuUsagePct, |_| 100.0);
+        m.during = None;
+        m.post = None;
+        let v = judge(&m, &cpu_threshold());
+        assert_eq!(v.status, Status::NoData);
+        assert_eq!(v.pre_existing, Some(Status::Critical));
+        assert!(v.no_data_reason.unwrap().contains("no samples"));
     }
 
     #[test]

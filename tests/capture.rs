@@ -18,11 +18,12 @@ use clap::Parser;
 use mysql::prelude::*;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 use support::killswitch::{KillSwitchServer, Mode, closed_port_url};
 use support::mariadb::{self, MariaDb};
-use support::workload::Workload;
+use support::thresholds_file;
+use support::workload::{Sleepers, Workload};
 
 #[derive(Parser)]
 struct Cli {
@@ -114,7 +115,19 @@ fn args(
     ];
     let extra = merged(extra);
     v.extend(extra.iter().map(String::as_str));
+    let th;
+    if !extra.iter().any(|a| a == "--thresholds") {
+        th = thresholds_file(&thresholds_beside(&out), "")
+            .display()
+            .to_string();
+        v.extend(["--thresholds", &th]);
+    }
     Cli::try_parse_from(v).expect("arguments parse").args
+}
+
+/// A thresholds file beside the run directory `out`, for a test that gives none.
+fn thresholds_beside(out: &str) -> PathBuf {
+    PathBuf::from(format!("{out}.thresholds.toml"))
 }
 
 /// Every line of events.jsonl, each of which must parse; in time order.
@@ -609,22 +622,48 @@ fn kill_switch_turned_on_during_the_alter_kills_it() {
     );
 }
 
+/// A server of its own, one test at a time, for the tests that judge
+/// `threads_running`: on the shared server the other tests' sessions count too.
+fn own_server() -> MutexGuard<'static, MariaDb> {
+    static SERVER: OnceLock<Mutex<MariaDb>> = OnceLock::new();
+    SERVER
+        .get_or_init(|| Mutex::new(MariaDb::start("Own-Server-Pw-3")))
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+}
+
+/// `threads_running` critical above 4, confirmed on two readings in a row: a
+/// server of its own stays under it in the baseline (capture's sampler and
+/// probe are all that run there), and [`SLEEPERS`] sleeping sessions break it.
+const THREADS_BOUND: &str =
+    "[metrics.threads_running]\nwarning = 3\ncritical = 4\nsustained_for_s = 0\n";
+const SLEEPERS: usize = 6;
+
+/// Waits for the monitoring window, then puts [`SLEEPERS`] sessions to sleep.
+fn load_in_monitoring(server: &MariaDb, out: &Path) -> Sleepers {
+    assert!(
+        wait_for_event(out, Duration::from_secs(60), |e| matches!(
+            e,
+            Event::PhaseStart {
+                phase: Phase::Monitoring
+            }
+        )),
+        "no monitoring window"
+    );
+    Sleepers::start(server, SLEEPERS)
+}
+
 #[test]
 fn critical_breach_during_monitoring_drops_the_index() {
     let t0 = Instant::now();
-    let server = mariadb::shared();
+    let guard = own_server();
+    let server = &*guard;
     server.create_table("orders_breach", 20_000);
     let ks = KillSwitchServer::start();
     let (g, c) = (ks.url("/g"), ks.url("/c"));
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("run");
-    // The sampler's own query always runs: threads_running >= 1 > 0.5.
-    let th = tmp.path().join("thresholds.toml");
-    std::fs::write(
-        &th,
-        "[metrics.threads_running]\ncritical = 0.5\nsustained_for_s = 0\n",
-    )
-    .unwrap();
+    let th = thresholds_file(&tmp.path().join("thresholds.toml"), THREADS_BOUND);
     let th = th.display().to_string();
     let extra = [
         "--interval",
@@ -634,7 +673,14 @@ fn critical_breach_during_monitoring_drops_the_index() {
         "--thresholds",
         &th,
     ];
-    let outcome = capture::run(&args(server, "orders_breach", &out, (&g, &c), &extra)).unwrap();
+    let h = spawn_capture(args(server, "orders_breach", &out, (&g, &c), &extra));
+    let sleepers = load_in_monitoring(server, &out);
+    assert!(wait_for_event(&out, Duration::from_secs(60), |e| matches!(
+        e,
+        Event::RollbackDecision { .. }
+    )));
+    drop(sleepers);
+    let outcome = h.join().unwrap().unwrap();
 
     assert_eq!(outcome.status, CaptureStatus::Aborted, "{outcome:?}");
     assert!(outcome.rolled_back);
@@ -757,29 +803,30 @@ fn critical_breach_during_monitoring_drops_the_index() {
 
 #[test]
 fn no_auto_rollback_records_the_breach_and_keeps_the_index() {
-    let server = mariadb::shared();
+    let guard = own_server();
+    let server = &*guard;
     server.create_table("orders_noauto", 20_000);
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("run");
     let flag = format!("file:{}", tmp.path().join("flag").display());
-    let th = tmp.path().join("thresholds.toml");
-    std::fs::write(
-        &th,
-        "[metrics.threads_running]\ncritical = 0.5\nsustained_for_s = 0\n",
-    )
-    .unwrap();
+    let th = thresholds_file(&tmp.path().join("thresholds.toml"), THREADS_BOUND);
     let th = th.display().to_string();
     let extra = [
         "--interval",
         "1s",
+        "--monitoring",
+        "6s",
         "--thresholds",
         &th,
         "--no-auto-rollback",
         "--latency-source",
         "histogram",
     ];
-    let outcome =
-        capture::run(&args(server, "orders_noauto", &out, (&flag, &flag), &extra)).unwrap();
+    let h = spawn_capture(args(server, "orders_noauto", &out, (&flag, &flag), &extra));
+    // Sleeping to the end of the run: one breach, never back within the bound.
+    let sleepers = load_in_monitoring(server, &out);
+    let outcome = h.join().unwrap().unwrap();
+    drop(sleepers);
     // With --latency-source histogram, P50/P99 come from the server's
     // QUERY_RESPONSE_TIME buckets (base 2 on the test server).
     let rows = metrics(&out);
@@ -814,6 +861,199 @@ fn no_auto_rollback_records_the_breach_and_keeps_the_index() {
         0
     );
     assert_eq!(run_end(&evs), Some(RunStatus::Completed));
+}
+
+/// The stop before the DDL of a baseline that already breaks a critical
+/// bound: its incident, whose description starts with `starts`.
+fn critical_baseline_incident<'a>(evs: &'a [EventRecord], starts: &str) -> &'a Event {
+    let found = find(
+        evs,
+        |e| matches!(e, Event::Incident { description, .. } if description.starts_with(starts)),
+    );
+    let Some(
+        incident @ Event::Incident {
+            severity,
+            description,
+            action,
+            resolution,
+            status,
+            ..
+        },
+    ) = found
+    else {
+        panic!("no incident starting {starts:?}: {evs:#?}");
+    };
+    assert_eq!(*severity, canary_report::model::Severity::Critical);
+    assert!(
+        description.ends_with(
+            "; the canary would measure nothing; reduce the load or loosen the bound with --thresholds"
+        ),
+        "{description}"
+    );
+    assert_eq!(action.as_deref(), Some("canary stopped before the DDL"));
+    assert_eq!(resolution.as_deref(), Some("nothing was changed"));
+    assert_eq!(*status, canary_report::model::IncidentStatus::Open);
+    incident
+}
+
+#[test]
+fn a_baseline_already_beyond_a_critical_bound_stops_before_the_ddl() {
+    let t0 = Instant::now();
+    let server = mariadb::shared();
+    server.create_table("orders_hot", 5_000);
+    let load = Workload::start(server, "orders_hot", 2, 5_000);
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    // The sampler's SHOW GLOBAL STATUS runs as it reads threads_running: at
+    // least 1 on every reading, beyond 0.5 from the second one on.
+    let th = thresholds_file(
+        &tmp.path().join("hot.toml"),
+        "[metrics.threads_running]\ncritical = 0.5\nsustained_for_s = 0\n",
+    );
+    let extra = format!(
+        "--baseline 2s --interval 250ms --thresholds {} --run-id CANARY-HOT --lang en",
+        th.display()
+    );
+    let run = command(server, "orders_hot", &out, &extra)
+        .output()
+        .unwrap();
+    drop(load);
+    let stderr = std::fs::read_to_string(out.with_extension("stderr")).unwrap();
+
+    // Exit 6: stopped with nothing changed; the DDL never ran.
+    assert_eq!(run.status.code(), Some(6), "{stderr}");
+    assert!(!server.index_exists("orders_hot", "idx_canary"));
+    let evs = events(&out);
+    assert!(find(&evs, |e| matches!(e, Event::DdlStart { .. })).is_none());
+    assert!(
+        find(&evs, |e| matches!(
+            e,
+            Event::PhaseStart {
+                phase: Phase::Execute
+            }
+        ))
+        .is_none()
+    );
+    assert!(
+        find(&evs, |e| matches!(
+            e,
+            Event::PhaseEnd {
+                phase: Phase::Baseline,
+                status: PhaseStatus::Done
+            }
+        ))
+        .is_some(),
+        "the whole baseline was recorded"
+    );
+    assert_eq!(run_end(&evs), Some(RunStatus::Aborted));
+    let Event::Incident { description, .. } = critical_baseline_incident(
+        &evs,
+        "threads_running was already beyond its critical bound in the baseline: ",
+    ) else {
+        unreachable!()
+    };
+    assert!(description.contains(" > 0.500 for "), "{description}");
+    assert!(description.contains(" readings in a row)"), "{description}");
+    let logs = logs(&evs);
+    assert!(
+        logs.iter()
+            .any(|m| m.starts_with("in the baseline: threads_running = ")
+                && m.ends_with("the canary will stop before the DDL at the end of the baseline")),
+        "{logs:#?}"
+    );
+    assert!(
+        logs.iter().any(|m| m.starts_with(
+            "canary aborted before the DDL (threads_running was already beyond its critical bound"
+        ) && m.ends_with("nothing was changed")),
+        "{logs:#?}"
+    );
+
+    // What the person running it sees, and the report built after it.
+    assert!(
+        stderr.contains(
+            "INCIDENT (Critical): threads_running was already beyond its critical bound in the baseline"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("CANARY-HOT: STOP_AND_FIX — report in"),
+        "{stderr}"
+    );
+    let md = std::fs::read_to_string(out.join("report/report.md")).unwrap();
+    assert!(
+        md.contains("already CRITICAL in the baseline"),
+        "no pre-existing flag in report.md"
+    );
+    let (verdict, failing) = judged(&out, Some(&th));
+    assert_eq!(verdict, Verdict::StopAndFix);
+    assert!(
+        fails(&failing, "canary_completed") && fails(&failing, "no_critical_or_open_incident"),
+        "{failing:#?}"
+    );
+    let run = canary_report::ingest::read_run(&out).unwrap();
+    let th = canary_report::build::load_thresholds(Some(&th)).unwrap();
+    let data = canary_report::build::judge(&run, th).data;
+    let threads = data
+        .metrics
+        .iter()
+        .find(|r| r.metric == canary_report::model::MetricId::ThreadsRunning)
+        .unwrap();
+    assert_eq!(
+        threads.verdict.pre_existing,
+        Some(canary_report::classify::Status::Critical)
+    );
+    eprintln!(
+        "critical bound broken in the baseline: {:.1} s",
+        t0.elapsed().as_secs_f64()
+    );
+}
+
+#[test]
+fn a_baseline_shorter_than_the_sustained_time_is_judged_as_a_whole() {
+    let server = mariadb::shared();
+    server.create_table("orders_hot_mean", 5_000);
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let flag = format!("file:{}", tmp.path().join("flag").display());
+    // The template's 60 s to confirm a breach, longer than the 2 s baseline:
+    // the baseline's mean, as `build` judges it, is what stops the canary.
+    let th = thresholds_file(
+        &tmp.path().join("hot.toml"),
+        "[metrics.threads_running]\ncritical = 0.5\n",
+    );
+    let th = th.display().to_string();
+    let outcome = capture::run(&args(
+        server,
+        "orders_hot_mean",
+        &out,
+        (&flag, &flag),
+        &["--thresholds", &th],
+    ))
+    .unwrap();
+
+    assert_eq!(outcome.ending(), Ending::NothingChanged, "{outcome:?}");
+    assert!(!outcome.ddl_started);
+    assert!(
+        outcome.reason.as_deref().unwrap().starts_with(
+            "threads_running was already beyond its critical bound in the baseline: mean "
+        ),
+        "{outcome:?}"
+    );
+    assert!(!server.index_exists("orders_hot_mean", "idx_canary"));
+    let evs = events(&out);
+    assert!(find(&evs, |e| matches!(e, Event::DdlStart { .. })).is_none());
+    let Event::Incident { description, .. } = critical_baseline_incident(
+        &evs,
+        "threads_running was already beyond its critical bound in the baseline: mean ",
+    ) else {
+        unreachable!()
+    };
+    assert!(
+        description.contains(" > 0.500 over the 2s baseline ("),
+        "{description}"
+    );
+    let (verdict, _) = judged(&out, Some(Path::new(&th)));
+    assert_eq!(verdict, Verdict::StopAndFix);
 }
 
 #[test]
@@ -1255,12 +1495,19 @@ fn server_killed_mid_monitoring_leaves_a_readable_run() {
 /// Starts the real `canary-report capture` binary as a child process, with
 /// the password in MYSQL_PWD only, and no report built.
 fn child(server: &MariaDb, table: &str, out: &Path, extra: &str) -> std::process::Child {
+    command(server, table, out, &format!("--no-report {extra}"))
+        .spawn()
+        .unwrap()
+}
+
+/// The real `canary-report capture`, its stdout piped and its stderr in
+/// `<out>.stderr`: short phases, `extra` overriding or adding options.
+fn command(server: &MariaDb, table: &str, out: &Path, extra: &str) -> std::process::Command {
     let flag = format!("file:{}", out.with_extension("flag").display());
     let dsn = server.dsn("shop");
     let out_s = out.to_str().unwrap().to_string();
     let mut v: Vec<String> = [
         "capture",
-        "--no-report",
         "--dsn",
         &dsn,
         "--table",
@@ -1290,6 +1537,10 @@ fn child(server: &MariaDb, table: &str, out: &Path, extra: &str) -> std::process
     if !extra.contains("--monitoring") {
         v.extend(["--monitoring".to_string(), "1s".to_string()]);
     }
+    if !extra.contains("--thresholds") {
+        let th = thresholds_file(&thresholds_beside(&out_s), "");
+        v.extend(["--thresholds".to_string(), th.display().to_string()]);
+    }
     for a in extra.split_whitespace() {
         if let Some(i) = v.iter().position(|x| x == a && a.starts_with("--")) {
             // Given again: drop the default and its value.
@@ -1297,15 +1548,14 @@ fn child(server: &MariaDb, table: &str, out: &Path, extra: &str) -> std::process
         }
     }
     v.extend(extra.split_whitespace().map(str::to_string));
-    std::process::Command::new(env!("CARGO_BIN_EXE_canary-report"))
-        .args(&v)
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_canary-report"));
+    cmd.args(&v)
         .env("MYSQL_PWD", &server.password)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         // A file, not a pipe nobody reads while the child runs.
-        .stderr(std::fs::File::create(out.with_extension("stderr")).unwrap())
-        .spawn()
-        .unwrap()
+        .stderr(std::fs::File::create(out.with_extension("stderr")).unwrap());
+    cmd
 }
 
 #[test]
@@ -1583,8 +1833,10 @@ fn replication_stopped_on_the_replica_rolls_back() {
     let flag = format!("file:{}", tmp.path().join("flag").display());
     // Stopped replication is confirmed on two readings in a row, lasting
     // replication_lag_s's sustained_for_s: 1 s here.
-    let th = tmp.path().join("thresholds.toml");
-    std::fs::write(&th, "[metrics.replication_lag_s]\nsustained_for_s = 1\n").unwrap();
+    let th = thresholds_file(
+        &tmp.path().join("thresholds.toml"),
+        "[metrics.replication_lag_s]\nsustained_for_s = 1\n",
+    );
     let th = th.display().to_string();
     let replica_url = replica_dsn(replica);
     let extra = [

@@ -1,6 +1,6 @@
 //! `capture` when things break under it, through the real binary against a
-//! real, throw-away MariaDB: the server restarted mid-baseline or killed
-//! mid-ALTER, capture's own sessions killed, the ALTER's session killed, the
+//! real, throw-away MariaDB: the server restarted mid-baseline or
+//! mid-monitoring, or killed mid-ALTER, capture's own sessions killed, the ALTER's session killed, the
 //! run directory's disk full, SIGINT/SIGTERM in every phase but monitoring
 //! (tests/capture.rs has that one), and the password in the process title.
 //!
@@ -105,7 +105,9 @@ struct Finished {
 impl Capture {
     /// Starts capture on `shop.<table>` with the password in MYSQL_PWD only
     /// and both kill switches file flags that do not exist (OFF), unless
-    /// `extra` says otherwise. Its output goes outside the run directory.
+    /// `extra` says otherwise; the machine's metrics not judged
+    /// (`support::SHARED_NOT_JUDGED`) unless it gives `--thresholds`. Its
+    /// output goes outside the run directory.
     fn start(server: &MariaDb, login: &Login, table: &str, out: &Path, extra: &[&str]) -> Capture {
         let logs = tempfile::tempdir().unwrap();
         let flag = format!("file:{}", logs.path().join("no-flag").display());
@@ -135,6 +137,12 @@ impl Capture {
                 None => v.extend([extra[i], extra[i + 1]]),
             }
             i += 2;
+        }
+        let th = logs.path().join("thresholds.toml");
+        let th_s = th.display().to_string();
+        if !v.contains(&"--thresholds") {
+            support::thresholds_file(&th, "");
+            v.extend(["--thresholds", &th_s]);
         }
         let stderr = logs.path().join("stderr");
         let child = Command::new(env!("CARGO_BIN_EXE_canary-report"))
@@ -655,6 +663,110 @@ fn server_killed_mid_alter_is_verified_rolled_back_once_it_is_back() {
     );
 }
 
+// ---- 2b. the server restarted mid-monitoring ------------------------------------
+
+#[test]
+fn server_restarted_mid_monitoring_rolls_back_once_it_is_back() {
+    let t0 = Instant::now();
+    let mut server = dedicated();
+    server.create_table("orders_restart_mon", 20_000);
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let mut cap = Capture::start(
+        &server,
+        &root(&server),
+        "orders_restart_mon",
+        &out,
+        &[
+            "--monitoring",
+            "60s",
+            "--checkpoints",
+            "60s",
+            "--reconnect-attempts",
+            "30",
+        ],
+    );
+    cap.wait_for("monitoring", is_phase_start(Phase::Monitoring));
+    wait_for_samples(&out, Phase::Monitoring, 3);
+    assert!(server.index_exists("orders_restart_mon", "idx_canary"));
+    let before = snapshot(&out);
+
+    // A clean shutdown, then the same server back a moment later: the index
+    // the canary added survives it.
+    let stopped = server.stop(false);
+    cap.wait_for("the sampler losing the server", |e| {
+        matches!(e, Event::Log { message, .. } if message.contains("lost the connection to the server"))
+    });
+    server.start_again(stopped);
+    let done = cap.finish();
+
+    // Exit 4: rolled back once the server was back, the index verified absent.
+    assert_eq!(done.code, Some(4), "{}", done.stderr);
+    assert!(!server.index_exists("orders_restart_mon", "idx_canary"));
+    let evs = events(&out);
+    assert!(logged(&evs, "reconnected to the server"));
+    assert!(
+        find(&evs, |e| matches!(
+            e,
+            Event::Incident { severity: Severity::Critical, description, .. }
+                if description.starts_with("lost the server: the server restarted (up for ")
+        ))
+        .is_some(),
+        "{evs:#?}"
+    );
+    assert!(matches!(
+        find(&evs, |e| matches!(e, Event::RollbackDecision { .. })),
+        Some(Event::RollbackDecision { trigger: RollbackTrigger::Automatic, reason, .. })
+            if reason.contains("the server restarted")
+    ));
+    assert!(matches!(
+        find(&evs, |e| matches!(e, Event::RollbackStart { .. })),
+        Some(Event::RollbackStart { statement: Some(s) }) if s.contains("DROP INDEX `idx_canary`")
+    ));
+    use StepStatus::*;
+    assert_eq!(
+        rollback_steps(&evs),
+        [
+            (1, Done),
+            (2, Done),
+            (3, Done),
+            (4, Done),
+            (5, Done),
+            (6, Done)
+        ],
+        "the index found present after the restart, dropped, verified gone"
+    );
+    assert!(
+        find(&evs, |e| matches!(
+            e,
+            Event::RollbackEnd {
+                success: true,
+                error: None
+            }
+        ))
+        .is_some()
+    );
+    assert_eq!(
+        phase_end(&evs, Phase::Monitoring),
+        Some(PhaseStatus::Aborted)
+    );
+    assert_eq!(run_end(&evs), Some(RunStatus::Aborted));
+    nothing_lost(&out, &before);
+    let rows = metric_rows(&metrics_text(&out));
+    assert!(rows.len() > before.rows, "the restarted server was sampled");
+
+    let r = report(&out, None);
+    assert_eq!(r.decision, "STOP_AND_FIX");
+    for rule in ["canary_completed", "no_rollback"] {
+        assert!(r.failed.contains(&rule.into()), "{rule}: {:?}", r.failed);
+    }
+    assert!(r.markdown.contains("the server restarted"));
+    eprintln!(
+        "server restarted mid-monitoring: {:.1} s",
+        t0.elapsed().as_secs_f64()
+    );
+}
+
 // ---- 3. capture's own sessions killed during monitoring --------------------------
 
 /// Capture's sessions on the server, by its user (the test logs in as root).
@@ -713,12 +825,20 @@ fn killed_sampler_and_probe_sessions_reconnect_and_go_on() {
     cap.wait_for("the probe reconnecting", |e| {
         matches!(e, Event::Log { message, .. } if message == "probe: reconnected to the server")
     });
-    let now = sessions_of(server, &login.user);
-    assert_eq!(now.len(), 2, "{now:?}");
-    assert!(
-        now.iter().all(|id| !killed.contains(id)),
-        "new sessions {now:?}, killed {killed:?}"
-    );
+    // Two new sessions, once the killed ones have left the process list (a
+    // killed session lingers there until its thread has noticed).
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let now = sessions_of(server, &login.user);
+        if now.len() == 2 && now.iter().all(|id| !killed.contains(id)) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "capture's sessions {now:?}, killed {killed:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let rows_then = metric_rows(&metrics_text(&out)).len();
     let done = cap.finish();
 
@@ -958,7 +1078,25 @@ fn a_full_disk_rolls_back_and_keeps_what_was_written() {
 
     // Everything written before is there, whole; the report builds on it.
     nothing_lost(&out, &before);
-    events(&out);
+    let evs = events(&out);
+    // Stderr claims no line is in events.jsonl that is not: a rollback step
+    // the full disk kept out of it says it could not be recorded.
+    let written = rollback_steps(&evs);
+    for n in 1..=6u8 {
+        let line = done
+            .stderr
+            .lines()
+            .find(|l| l.contains(&format!(" rollback step {n} ")))
+            .unwrap_or_else(|| panic!("no rollback step {n} on stderr:\n{}", done.stderr));
+        if written.iter().any(|(s, _)| *s == n) {
+            assert!(!line.contains("[could not be recorded"), "{line}");
+        } else {
+            assert!(
+                line.contains("could not be recorded in events.jsonl"),
+                "step {n} is not in events.jsonl, yet stderr says: {line}"
+            );
+        }
+    }
     let r = report(&out, None);
     assert_eq!(r.decision, "STOP_AND_FIX");
     assert!(

@@ -78,6 +78,10 @@ struct Run {
     first_t: f64,
     readings: u32,
     reported: bool,
+    /// The latest reading, and the bound it crossed, as text.
+    last_t: f64,
+    value: f64,
+    bound: String,
 }
 
 pub struct Detector {
@@ -139,6 +143,31 @@ impl Detector {
         self.baseline.get(&m).copied()
     }
 
+    /// A confirmed breach that is still going on, as it stands at its latest
+    /// reading; `None` once it is back within the bound (or never confirmed).
+    pub fn ongoing(&self, what: Watched, level: Level) -> Option<Breach> {
+        let run = self.runs.get(&(what, level)).filter(|r| r.reported)?;
+        Some(Breach {
+            what,
+            level,
+            value: run.value,
+            bound: run.bound.clone(),
+            lasted_s: run.last_t - run.first_t,
+            readings: run.readings,
+        })
+    }
+
+    /// The critical bound `value` is beyond, as text (`> 85`), for a bound
+    /// that needs no baseline; `None` when within it, or when the bound is
+    /// relative to the baseline or there is none.
+    pub fn beyond_critical(&self, m: MetricId, value: f64) -> Option<String> {
+        if self.is_relative(m) {
+            return None;
+        }
+        let bound = self.thresholds.for_metric(m).critical?;
+        self.crossed(m, bound, value).flatten()
+    }
+
     /// Forgets every run in progress (at the start of the DDL).
     pub fn reset(&mut self) {
         self.runs.clear();
@@ -198,8 +227,14 @@ impl Detector {
             first_t: t,
             readings: 0,
             reported: false,
+            last_t: t,
+            value,
+            bound: String::new(),
         });
         run.readings += 1;
+        run.last_t = t;
+        run.value = value;
+        run.bound.clone_from(&bound);
         let lasted = t - run.first_t;
         if !run.reported && run.readings >= 2 && lasted >= sustained {
             run.reported = true;
@@ -393,6 +428,47 @@ mod tests {
         for t in 0..5 {
             assert!(off.observe_replication(t as f64 * 100.0, why()).is_none());
         }
+    }
+
+    #[test]
+    fn a_breach_going_on_is_followed_to_its_latest_reading() {
+        let mut d = detector("[defaults]\nsustained_for_s = 0\n");
+        let w = Watched::Metric(MetricId::ThreadsRunning);
+        let v = |x: f64| [(MetricId::ThreadsRunning, x)];
+        d.observe(0.0, &v(500.0), None);
+        assert!(d.ongoing(w, Level::Critical).is_none(), "not confirmed yet");
+        d.observe(1.0, &v(500.0), None);
+        d.observe(3.0, &v(700.0), None);
+        let b = d.ongoing(w, Level::Critical).unwrap();
+        assert_eq!(
+            b.describe(),
+            "threads_running = 700 > 100 for 3.0 s (3 readings in a row)"
+        );
+        d.observe(4.0, &v(1.0), None);
+        assert!(d.ongoing(w, Level::Critical).is_none(), "back within");
+    }
+
+    #[test]
+    fn only_bounds_that_need_no_baseline_are_judged_on_their_own() {
+        let d = detector("[metrics.memory_usage_pct]\nkind = \"none\"\n");
+        assert_eq!(
+            d.beyond_critical(MetricId::CpuUsagePct, 100.0).as_deref(),
+            Some("> 85")
+        );
+        assert_eq!(d.beyond_critical(MetricId::CpuUsagePct, 85.0), None);
+        assert_eq!(d.beyond_critical(MetricId::MemoryUsagePct, 100.0), None);
+        assert_eq!(
+            d.beyond_critical(MetricId::BufferPoolHitRatePct, 50.0)
+                .as_deref(),
+            Some("< 90")
+        );
+        // Relative to a baseline that does not exist yet.
+        assert_eq!(d.beyond_critical(MetricId::QueryLatencyP99Ms, 1e6), None);
+        assert_eq!(
+            d.beyond_critical(MetricId::ActiveConnections, 95.0)
+                .as_deref(),
+            Some("(95% of max_connections 100) > 90%")
+        );
     }
 
     #[test]

@@ -27,8 +27,10 @@ impl Display {
         }
     }
 
-    /// Shows an event's line, unless quiet and the event is routine.
-    pub fn event(&mut self, ts: DateTime<Utc>, e: &Event) {
+    /// Shows an event's line, unless quiet and the event is routine;
+    /// `unwritten` says why it could not be written to events.jsonl, if it
+    /// could not (then it is always shown: stderr is all that is left).
+    pub fn event(&mut self, ts: DateTime<Utc>, e: &Event, unwritten: Option<&str>) {
         let important = matches!(
             e,
             Event::Incident { .. }
@@ -36,8 +38,16 @@ impl Display {
                 | Event::RollbackEnd { .. }
                 | Event::RunEnd { .. }
         ) || matches!(e, Event::Log { level, .. } if level == "ERROR");
-        if important || !self.quiet {
-            self.line(ts, &describe(e));
+        match unwritten {
+            Some(why) => self.line(
+                ts,
+                &format!(
+                    "{} [could not be recorded in events.jsonl: {why}]",
+                    describe(e)
+                ),
+            ),
+            None if important || !self.quiet => self.line(ts, &describe(e)),
+            None => {}
         }
     }
 

@@ -39,8 +39,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 pub enum CaptureStatus {
     /// Every phase ran (`run_end` `completed`).
     Completed,
-    /// Stopped early: pre-check refused, kill switch, breach, operator, lost
-    /// server, failed DDL (`run_end` `aborted`).
+    /// Stopped early: pre-check refused, a critical bound the baseline already
+    /// broke, kill switch, breach, operator, lost server, failed DDL
+    /// (`run_end` `aborted`).
     Aborted,
     /// `--dry-run`: the pre-check only; nothing written, nothing changed.
     DryRun,

@@ -37,6 +37,8 @@ pub struct Recorder {
     pub display: Display,
     /// Write failures are ignored (see [`Recorder::best_effort`]).
     best_effort: bool,
+    /// Why the last event could not be written to events.jsonl, if it could not.
+    events_unwritable: Option<String>,
 }
 
 /// Appends `bytes` to `file` and syncs it. A failed write (a full disk) is
@@ -91,6 +93,7 @@ impl Recorder {
             last_ts: None,
             display: Display::new(quiet),
             best_effort: false,
+            events_unwritable: None,
         };
         r.write_manifest()?;
         Ok(r)
@@ -104,6 +107,7 @@ impl Recorder {
             last_ts: None,
             display: Display::new(quiet),
             best_effort: false,
+            events_unwritable: None,
         }
     }
 
@@ -116,6 +120,12 @@ impl Recorder {
 
     fn check(&self, r: Result<()>) -> Result<()> {
         if self.best_effort { Ok(()) } else { r }
+    }
+
+    /// Why events.jsonl could not be written the last time an event was,
+    /// if it could not (a full disk): what comes next is likely lost too.
+    pub fn events_unwritable(&self) -> Option<&str> {
+        self.events_unwritable.as_deref()
     }
 
     pub fn dir(&self) -> Option<&Path> {
@@ -167,14 +177,19 @@ impl Recorder {
         };
         self.last_ts = Some(ts);
         let rec = EventRecord { ts, event };
-        self.display.event(ts, &rec.event);
+        let mut written = Ok(());
         if let Some(files) = &mut self.files {
             let mut line = serde_json::to_string(&rec)?;
             line.push('\n');
             let path = files.dir.join("events.jsonl");
-            let r = append(&mut files.events, &path, line.as_bytes());
-            self.check(r)?;
+            written = append(&mut files.events, &path, line.as_bytes());
         }
+        self.events_unwritable = written.as_ref().err().map(|e| e.root_cause().to_string());
+        // Shown once the write is known, so that stderr never claims a line
+        // is in events.jsonl when it is not.
+        self.display
+            .event(ts, &rec.event, self.events_unwritable.as_deref());
+        self.check(written)?;
         Ok(ts)
     }
 
@@ -205,5 +220,33 @@ impl Recorder {
         let path = files.dir.join(METRICS_FILE);
         let r = append(&mut files.metrics, &path, text.as_bytes());
         self.check(r)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_that_cannot_be_written_is_known_as_such() {
+        let manifest: Manifest =
+            serde_json::from_str(include_str!("../../samples/run-001/manifest.json")).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let mut r = Recorder::create(&tmp.path().join("run"), manifest, true).unwrap();
+        let log = |m: &str| Event::Log {
+            level: "INFO".into(),
+            message: m.into(),
+        };
+        r.event(log("written")).unwrap();
+        assert_eq!(r.events_unwritable(), None);
+
+        // A full disk: /dev/full refuses every write with ENOSPC.
+        r.files.as_mut().unwrap().events =
+            OpenOptions::new().append(true).open("/dev/full").unwrap();
+        assert!(r.event(log("lost")).is_err(), "fails the run at first");
+        r.best_effort();
+        assert!(r.event(log("lost too")).is_ok(), "then goes on");
+        let why = r.events_unwritable().unwrap();
+        assert!(why.contains("No space left on device"), "{why}");
     }
 }

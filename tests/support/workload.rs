@@ -92,3 +92,67 @@ impl Drop for Workload {
         }
     }
 }
+
+/// Sessions each running `SELECT SLEEP(..)`: every one counts in
+/// `threads_running` until dropped (their queries are then killed).
+pub struct Sleepers {
+    ids: Vec<u32>,
+    threads: Vec<JoinHandle<()>>,
+    server: (u16, String),
+}
+
+impl Sleepers {
+    /// Starts `n` sleeping sessions and waits until all of them sleep.
+    pub fn start(server: &MariaDb, n: usize) -> Sleepers {
+        let mut ids = Vec::new();
+        let mut threads = Vec::new();
+        for _ in 0..n {
+            let mut conn = server.conn();
+            let id: u32 = conn.query_first("SELECT CONNECTION_ID()").unwrap().unwrap();
+            ids.push(id);
+            threads.push(std::thread::spawn(move || {
+                // Ends with the KILL QUERY of drop (an error then), or after a minute.
+                let _ = conn.query_drop("SELECT SLEEP(60)");
+            }));
+        }
+        let mut watch = server.conn();
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let sleeping: Option<u64> = watch
+                .query_first("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO = 'SELECT SLEEP(60)'")
+                .unwrap();
+            if sleeping.unwrap_or(0) >= n as u64 {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{n} sleeping sessions not started after 30 s"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Sleepers {
+            ids,
+            threads,
+            server: (server.port, server.password.clone()),
+        }
+    }
+}
+
+impl Drop for Sleepers {
+    fn drop(&mut self) {
+        let opts = mysql::OptsBuilder::new()
+            .ip_or_hostname(Some("127.0.0.1"))
+            .tcp_port(self.server.0)
+            .user(Some("root"))
+            .pass(Some(self.server.1.clone()))
+            .prefer_socket(false);
+        if let Ok(mut c) = mysql::Conn::new(opts) {
+            for id in &self.ids {
+                let _ = c.query_drop(format!("KILL QUERY {id}"));
+            }
+        }
+        for h in self.threads.drain(..) {
+            let _ = h.join();
+        }
+    }
+}

@@ -18,6 +18,7 @@ use crate::model::{
     PhaseStatus, Plan, PlannedPhase, PlannedScope, RawLatency, RollbackTrigger, RunStatus, Scope,
     Severity, StepStatus, SwitchState, Target,
 };
+use crate::thresholds::Statistic;
 use anyhow::Result;
 use chrono::{DateTime, Utc};
 use std::collections::{HashMap, VecDeque};
@@ -45,6 +46,8 @@ enum Stop {
     ReplicaLost(String),
     Operator,
     DdlDone(DdlResult),
+    /// At the end of the baseline, bounds it already broke: one sentence each.
+    CriticalBaseline(Vec<String>),
 }
 
 impl Stop {
@@ -72,6 +75,7 @@ impl Stop {
             }
             Stop::Operator => "operator stopped the canary (Ctrl-C or SIGTERM)".into(),
             Stop::DdlDone(_) => "DDL finished".into(),
+            Stop::CriticalBaseline(found) => found.join("; "),
         }
     }
 }
@@ -119,6 +123,8 @@ struct Runner {
     recent_probes: VecDeque<(f64, f64)>,
     baseline_probes: Vec<f64>,
     baseline_values: HashMap<MetricId, Vec<f64>>,
+    /// Critical breaches confirmed in the baseline, the first of each.
+    baseline_breaches: Vec<Breach>,
     after_probes: Vec<f64>,
     probe_counts: HashMap<Phase, (u64, u64)>,
     alerts_after_rollback: usize,
@@ -169,6 +175,7 @@ pub fn run(cfg: Config) -> Result<CaptureOutcome> {
         recent_probes: VecDeque::new(),
         baseline_probes: Vec::new(),
         baseline_values: HashMap::new(),
+        baseline_breaches: Vec::new(),
         after_probes: Vec::new(),
         probe_counts: HashMap::new(),
         alerts_after_rollback: 0,
@@ -396,7 +403,9 @@ impl Runner {
             return self.abort_before_ddl(stop).map(|_| false);
         }
         self.phase_end(PhaseStatus::Done)?;
-        self.finish_baseline()?;
+        if let Some(stop) = self.finish_baseline()? {
+            return self.abort_before_ddl(stop).map(|_| false);
+        }
 
         // 3. Execute.
         self.execute()?;
@@ -803,15 +812,19 @@ impl Runner {
                 b.bound = format!("{} (read from {source})", b.bound);
             }
             if !self.ddl_started {
-                // Before the DDL nothing acts on a breach; say so once.
+                // Before the DDL a critical breach is kept for the end of the
+                // baseline, where it stops the canary.
                 if b.level == Level::Critical {
                     self.rec.log(
                         "WARN",
                         format!(
-                            "before the DDL: {} (a rollback trigger once the DDL starts)",
+                            "in the baseline: {}; the canary will stop before the DDL at the end of the baseline",
                             b.describe()
                         ),
                     )?;
+                    if !self.baseline_breaches.iter().any(|x| x.what == b.what) {
+                        self.baseline_breaches.push(b);
+                    }
                 }
                 continue;
             }
@@ -911,7 +924,9 @@ impl Runner {
 
     // ---- 2. baseline ------------------------------------------------------------
 
-    fn finish_baseline(&mut self) -> Result<()> {
+    /// Sets the baseline of the relative bounds; returns a stop when the
+    /// baseline already broke a critical bound.
+    fn finish_baseline(&mut self) -> Result<Option<Stop>> {
         let th = self.cfg.thresholds.clone();
         for m in MetricId::ALL {
             if !self.detector.is_relative(m) {
@@ -948,7 +963,79 @@ impl Runner {
                 "too few probe queries in the baseline: latency is not judged against it",
             )?;
         }
-        Ok(())
+        let found = self.critical_in_baseline();
+        Ok((!found.is_empty()).then_some(Stop::CriticalBaseline(found)))
+    }
+
+    /// The critical bounds the baseline already broke, one sentence each: a
+    /// breach the detector confirmed during it (two readings in a row for the
+    /// metric's `sustained_for_s`), or the baseline as a whole, its statistic
+    /// beyond the bound as `build` judges it (which catches a baseline
+    /// shorter than `sustained_for_s`). Relative bounds have nothing to
+    /// compare with yet. The DDL on top of that would be blamed for it, or
+    /// rolled back for it: there is nothing left for the canary to measure.
+    fn critical_in_baseline(&self) -> Vec<String> {
+        let mut found = Vec::new();
+        for first in &self.baseline_breaches {
+            // As it stands at the end of the baseline, or as it was confirmed
+            // when it has ended since (it lasted at least that long).
+            let (b, going_on) = match self.detector.ongoing(first.what, Level::Critical) {
+                Some(now) => (now, true),
+                None => (first.clone(), false),
+            };
+            let (at_least, back) = if going_on {
+                ("", "")
+            } else {
+                ("at least ", ", back within it before the baseline ended")
+            };
+            found.push(match b.what {
+                Watched::ReplicationStopped => format!(
+                    "replication was already stopped in the baseline ({}) for {at_least}{:.1} s ({} readings in a row){back}",
+                    b.bound, b.lasted_s, b.readings
+                ),
+                _ => format!(
+                    "{} was already beyond its critical bound in the baseline: {} {} for {at_least}{:.1} s ({} readings in a row){back}",
+                    b.what.key(),
+                    fmt_num(b.value),
+                    b.bound,
+                    b.lasted_s,
+                    b.readings
+                ),
+            });
+        }
+        for m in MetricId::ALL {
+            if self
+                .baseline_breaches
+                .iter()
+                .any(|b| b.what == Watched::Metric(m))
+            {
+                continue;
+            }
+            let th = self.cfg.thresholds.for_metric(m);
+            let mut values = match m {
+                MetricId::QueryLatencyP50Ms | MetricId::QueryLatencyP99Ms => {
+                    self.baseline_probes.clone()
+                }
+                _ => self.baseline_values.get(&m).cloned().unwrap_or_default(),
+            };
+            let n = values.len();
+            if n < 2 {
+                continue;
+            }
+            let Some(v) = statistic(&mut values, th.statistic) else {
+                continue;
+            };
+            if let Some(bound) = self.detector.beyond_critical(m, v) {
+                found.push(format!(
+                    "{} was already beyond its critical bound in the baseline: {} {} {bound} over the {} baseline ({n} readings)",
+                    m.key(),
+                    statistic_name(th.statistic),
+                    fmt_num(v),
+                    human(self.cfg.baseline)
+                ));
+            }
+        }
+        found
     }
 
     /// A stop before the DDL: nothing was changed, the run ends here.
@@ -965,6 +1052,20 @@ impl Runner {
                     resolution: Some("nothing was changed".into()),
                     status: IncidentStatus::Resolved,
                 })?;
+            }
+            Stop::CriticalBaseline(found) => {
+                for what in found {
+                    self.rec.event(Event::Incident {
+                        id: None,
+                        severity: Severity::Critical,
+                        description: format!(
+                            "{what}; the canary would measure nothing; reduce the load or loosen the bound with --thresholds"
+                        ),
+                        action: Some("canary stopped before the DDL".into()),
+                        resolution: Some("nothing was changed".into()),
+                        status: IncidentStatus::Open,
+                    })?;
+                }
             }
             Stop::ServerLost(_) | Stop::ReplicaLost(_) => {
                 self.server_lost = matches!(stop, Stop::ServerLost(_));
@@ -1193,6 +1294,19 @@ impl Runner {
     fn final_check(&mut self) -> Result<()> {
         let (g, c) = self.read_switches();
         self.write_switch_check("Final Check", &g, &c)
+    }
+}
+
+fn statistic_name(s: Statistic) -> &'static str {
+    match s {
+        Statistic::Mean => "mean",
+        Statistic::Min => "min",
+        Statistic::Max => "max",
+        Statistic::P50 => "P50",
+        Statistic::P95 => "P95",
+        Statistic::P99 => "P99",
+        Statistic::Sum => "sum",
+        Statistic::Count => "count",
     }
 }
 

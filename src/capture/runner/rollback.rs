@@ -115,6 +115,14 @@ impl Runner {
 
     // ---- 6. rollback ----------------------------------------------------------------
 
+    /// Where an announcement went: events.jsonl only while it can be written.
+    fn announced_where(&self) -> String {
+        match self.rec.events_unwritable() {
+            None => "on stderr and in events.jsonl".into(),
+            Some(why) => format!("on stderr only (events.jsonl could not be written: {why})"),
+        }
+    }
+
     pub(super) fn step(
         &mut self,
         step: u8,
@@ -154,7 +162,7 @@ impl Runner {
         })?;
         self.step(
             1,
-            format!("rollback announced on stderr and in events.jsonl: {reason}"),
+            format!("rollback announced {}: {reason}", self.announced_where()),
             StepStatus::Done,
         )?;
 
@@ -245,11 +253,20 @@ impl Runner {
         self.rollback_ok = Some(ok);
         // 5. Execution status.
         if ok {
-            self.step(
-                5,
-                "execution status ROLLED_BACK recorded in events.jsonl",
-                StepStatus::Done,
-            )?;
+            match self.rec.events_unwritable().map(str::to_string) {
+                None => self.step(
+                    5,
+                    "execution status ROLLED_BACK recorded in events.jsonl",
+                    StepStatus::Done,
+                )?,
+                Some(why) => self.step(
+                    5,
+                    format!(
+                        "execution status ROLLED_BACK could not be recorded in events.jsonl ({why})"
+                    ),
+                    StepStatus::Failed,
+                )?,
+            }
         } else {
             self.step(
                 5,
@@ -266,7 +283,7 @@ impl Runner {
         self.rec.log(if ok { "INFO" } else { "ERROR" }, msg)?;
         self.step(
             6,
-            format!("announced on stderr and in events.jsonl: {msg}"),
+            format!("announced {}: {msg}", self.announced_where()),
             StepStatus::Done,
         )?;
         let error = if ok {
