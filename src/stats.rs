@@ -79,10 +79,15 @@ pub fn summarize(values: &mut [f64]) -> Option<Summary> {
     }
     let count = values.len();
     let (sum, min, max) = sum_min_max(values);
+    let (sum, mean) = if sum.is_finite() {
+        (sum, sum / count as f64)
+    } else {
+        sum_mean_near_overflow(values)
+    };
     let [p50, p95, p99] = quantiles(values, [0.50, 0.95, 0.99])?;
     Some(Summary {
         count: count as u64,
-        mean: sum / count as f64,
+        mean,
         min,
         max,
         sum,
@@ -90,6 +95,18 @@ pub fn summarize(values: &mut [f64]) -> Option<Summary> {
         p95,
         p99,
     })
+}
+
+/// Sum and mean of finite values whose running sum overflowed (values near
+/// ±f64::MAX), where the compensation turns it into NaN: the mean from the
+/// values divided by n first, which cannot overflow, and the sum as n times
+/// that, infinite only when the true sum is beyond f64.
+#[cold]
+fn sum_mean_near_overflow(values: &[f64]) -> (f64, f64) {
+    let n = values.len() as f64;
+    let scaled: Vec<f64> = values.iter().map(|v| v / n).collect();
+    let mean = sum_compensated(&scaled);
+    (mean * n, mean)
 }
 
 /// Compensated sum (as [`sum_compensated`]), minimum and maximum in one pass.
@@ -189,6 +206,21 @@ mod tests {
             (3, 1.0, 5.0, 3.0, 3.0, 9.0)
         );
         assert!(summarize(&mut []).is_none());
+    }
+
+    /// Found by fuzzing (fuzz/fuzz_targets/stats.rs): values a parser takes
+    /// as finite, whose running sum overflows, made the compensation, and so
+    /// the mean and sum, NaN; a report then showed `NaN%` and judged it OK.
+    #[test]
+    fn near_overflow_values_have_a_finite_mean() {
+        let big = 1.7e308;
+        let s = summarize(&mut [big, big, 60.0]).unwrap();
+        assert!(s.mean.is_finite() && (s.mean - big / 3.0 * 2.0).abs() <= big * 1e-15);
+        assert_eq!(s.sum, f64::INFINITY, "the true sum is beyond f64");
+        let s = summarize(&mut [big, big, -big, -big]).unwrap();
+        assert_eq!((s.mean, s.sum), (0.0, 0.0));
+        let s = summarize(&mut [-1.6853373139334214e308, -1.7e307, -0.124]).unwrap();
+        assert!(s.mean.is_finite() && s.mean < -5e307, "{s:?}");
     }
 
     /// Selection gives what sorting gives, to the bit, on every size and
