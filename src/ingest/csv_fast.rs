@@ -664,7 +664,7 @@ fn same_name(a: &[u8], b: &[u8]) -> bool {
 /// f64, as `str::parse` gives it: `None` unless Clinger's fast path applies
 /// (the digits as an integer up to 2⁵³, at most 22 decimals: both operands
 /// of the one division exact, so IEEE division rounds correctly).
-#[inline]
+#[inline(always)]
 fn decimal_at(bytes: &[u8], at: usize) -> Option<(f64, usize)> {
     if let Some(window) = bytes.get(at..at + 32)
         && let Ok(window) = <&[u8; 32]>::try_from(window)
@@ -678,7 +678,7 @@ fn decimal_at(bytes: &[u8], at: usize) -> Option<(f64, usize)> {
 /// [`decimal_at`] for the common shape, read from a fixed window without a
 /// loop: at most 16 integer digits, at most 7 decimals, 18 digits in all.
 /// `None` for anything else, which the general reader then takes.
-#[inline]
+#[inline(always)]
 fn short_decimal(window: &[u8; 32]) -> Option<(f64, usize)> {
     let word = |i: usize| {
         let mut w = [0u8; 8];
@@ -717,7 +717,7 @@ fn short_decimal(window: &[u8; 32]) -> Option<(f64, usize)> {
 
 /// The leading ASCII digits of eight bytes (the first in the lowest byte):
 /// their value and count.
-#[inline]
+#[inline(always)]
 fn word_digits(word: u64) -> (u64, usize) {
     let below = word.wrapping_sub(ZEROS);
     let above = word.wrapping_add(0x4646_4646_4646_4646);
@@ -821,7 +821,7 @@ fn digits_at(
 
 /// The number that eight digit values (0 to 9, one per byte, the first in
 /// the lowest byte) make, as the standard library's float parser computes it.
-#[inline]
+#[inline(always)]
 fn eight_digit_values(v: u64) -> u64 {
     const MASK: u64 = 0x0000_00ff_0000_00ff;
     const MUL1: u64 = 0x000f_4240_0000_0064;
