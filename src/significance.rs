@@ -306,13 +306,7 @@ pub fn kth_pairwise_difference(xs: &[f64], ys: &[f64], k: usize) -> f64 {
     let mut lo = vec![0usize; n1];
     let mut hi = vec![n2; n1];
     let mut k = k;
-    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
-    let mut rand = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
+    let mut rand = crate::stats::xorshift(0x2545_f491_4f6c_dd1d);
     let small = (n1 + n2).max(4096);
     let mut below = vec![0usize; n1];
     let mut through = vec![0usize; n1];
@@ -344,9 +338,8 @@ pub fn kth_pairwise_difference(xs: &[f64], ys: &[f64], k: usize) -> f64 {
         let spread = 3.0 * (DRAWS as f64).sqrt();
         let pick = |rank: f64| draws[(rank.max(0.0) as usize).min(DRAWS - 1)];
         let (low, high) = (pick(at - spread), pick(at + spread));
-        count_rows(xs, ys, &lo, &hi, low, high, &mut below, &mut through);
-        let n_below: usize = below.iter().zip(&lo).map(|(b, l)| b - l).sum();
-        let n_through: usize = through.iter().zip(&lo).map(|(t, l)| t - l).sum();
+        let (n_below, n_through) =
+            count_rows(xs, ys, &lo, &hi, low, high, &mut below, &mut through);
         if k < n_below {
             hi.copy_from_slice(&below);
         } else if k >= n_through {
@@ -363,9 +356,8 @@ pub fn kth_pairwise_difference(xs: &[f64], ys: &[f64], k: usize) -> f64 {
             // Every candidate lies between the pivots: split at one drawn
             // between them instead, which always narrows.
             let pivot = pick(at);
-            count_rows(xs, ys, &lo, &hi, pivot, pivot, &mut below, &mut through);
-            let n_below: usize = below.iter().zip(&lo).map(|(b, l)| b - l).sum();
-            let n_through: usize = through.iter().zip(&lo).map(|(t, l)| t - l).sum();
+            let (n_below, n_through) =
+                count_rows(xs, ys, &lo, &hi, pivot, pivot, &mut below, &mut through);
             if k < n_below {
                 hi.copy_from_slice(&below);
             } else if k < n_through {
@@ -382,7 +374,8 @@ pub fn kth_pairwise_difference(xs: &[f64], ys: &[f64], k: usize) -> f64 {
 /// columns whose difference is < `low`, `through[i]` those whose difference
 /// is ≤ `high` (`low` ≤ `high`). The computed difference is monotone in j (up)
 /// and in i (down), so each boundary only moves right as i grows: two
-/// pointers, one pass.
+/// pointers, one pass. Returns how many candidates lie below `low` and how
+/// many up to `high`.
 #[allow(clippy::too_many_arguments)]
 fn count_rows(
     xs: &[f64],
@@ -393,9 +386,10 @@ fn count_rows(
     high: f64,
     below: &mut [usize],
     through: &mut [usize],
-) {
+) -> (usize, usize) {
     let n2 = ys.len();
     let (mut b, mut t) = (0usize, 0usize);
+    let (mut n_below, mut n_through) = (0usize, 0usize);
     for i in 0..xs.len() {
         while b < n2 && ys[b] - xs[i] < low {
             b += 1;
@@ -408,7 +402,10 @@ fn count_rows(
         }
         below[i] = b.clamp(lo[i], hi[i]);
         through[i] = t.clamp(lo[i], hi[i]);
+        n_below += below[i] - lo[i];
+        n_through += through[i] - lo[i];
     }
+    (n_below, n_through)
 }
 
 /// The Hodges-Lehmann shift of `y` against `x` with its confidence interval.
@@ -638,23 +635,21 @@ type WindowSamples<'a> = Option<Cow<'a, [Sample]>>;
 
 /// The samples each window of a metric is summarised from, in time order:
 /// borrowed from the run by binary search (its series are sorted by time), or
-/// copied out when a timeline is not sorted. Also which raw latency
-/// distribution they come from, if one.
+/// copied out when a timeline is not sorted.
 fn window_samples<'a>(
     run: &'a RunData,
     analysis: &'a MetricAnalysis,
     windows: &Windows,
-) -> (Option<RawLatency>, [WindowSamples<'a>; 3]) {
-    let raw_latency = raw_source(analysis);
+) -> [WindowSamples<'a>; 3] {
     let raw: Option<&[Sample]> = match analysis.source {
-        DataSource::RawSamples => raw_latency
+        DataSource::RawSamples => raw_source(analysis)
             .and_then(|r| run.series.get(&InputMetric::Raw(r)))
             .map(Vec::as_slice),
         DataSource::Series | DataSource::Events => Some(analysis.timeline.as_slice()),
         DataSource::None => None,
     };
     let Some(samples) = raw else {
-        return (raw_latency, [None, None, None]);
+        return [None, None, None];
     };
     // Kill switch checks: everything before the DDL counts as baseline and
     // everything after it as post, as the analysis counts them.
@@ -677,24 +672,21 @@ fn window_samples<'a>(
         [windows.baseline, windows.during, windows.post]
     };
     let by_time = samples.is_sorted_by(|a, b| a.t <= b.t);
-    (
-        raw_latency,
-        spans.map(|span| {
-            span.map(|s| {
-                if by_time {
-                    Cow::Borrowed(span_slice(samples, s))
-                } else {
-                    Cow::Owned(
-                        samples
-                            .iter()
-                            .filter(|x| s.contains(x.t))
-                            .copied()
-                            .collect(),
-                    )
-                }
-            })
-        }),
-    )
+    spans.map(|span| {
+        span.map(|s| {
+            if by_time {
+                Cow::Borrowed(span_slice(samples, s))
+            } else {
+                Cow::Owned(
+                    samples
+                        .iter()
+                        .filter(|x| s.contains(x.t))
+                        .copied()
+                        .collect(),
+                )
+            }
+        })
+    })
 }
 
 /// The raw latency distribution a metric is computed from, if any.
@@ -937,7 +929,7 @@ impl SignificanceCache {
                 && !pending.iter().any(|(r, _)| *r == raw)
                 && !self.raw.iter().any(|(r, _)| *r == raw)
             {
-                pending.push((raw, window_samples(run, analysis, windows).1));
+                pending.push((raw, window_samples(run, analysis, windows)));
             }
         }
         let tested: Vec<(RawLatency, [WindowTest; 2])> = std::thread::scope(|scope| {
@@ -968,7 +960,7 @@ pub fn compare_metric(
     let [during, post] = match cached {
         Some((_, tests)) => tests.clone(),
         None => {
-            let tests = test_windows(&window_samples(run, analysis, windows).1);
+            let tests = test_windows(&window_samples(run, analysis, windows));
             if let Some(r) = raw {
                 cache.raw.push((r, tests.clone()));
             }

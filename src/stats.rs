@@ -181,6 +181,17 @@ pub fn delta_pct(base: f64, value: f64) -> Option<f64> {
     }
 }
 
+/// A seeded xorshift generator: deterministic draws for the selections
+/// that pivot at random, and for the tests.
+pub(crate) fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
+    move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -227,13 +238,7 @@ mod tests {
     /// quantile, ties and negative zeros included.
     #[test]
     fn selected_quantiles_equal_sorted_ones() {
-        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = xorshift(0x2545_f491_4f6c_dd1d);
         let qs = [0.0, 0.01, 0.25, 0.5, 0.95, 0.99, 0.999, 1.0];
         for n in (1..60).chain([100, 101, 1000, 4097]) {
             for ties in [false, true] {

@@ -262,24 +262,19 @@ fn rollback_steps(evs: &[EventRecord]) -> Vec<(u8, StepStatus)> {
 /// Thresholds for a few seconds of sub-millisecond probes on a loopback
 /// server, written in `dir`: P99 is the largest of a handful of samples, and a
 /// 0.3 ms wobble is +100 %, so the latency bounds get margins fit for that
-/// scale (a production canary keeps the template's). And the host's CPU and
-/// disk are shared with the other tests of this binary, running alongside, so
-/// they are recorded but not judged. Every other bound and rule is the
-/// template's.
+/// scale (a production canary keeps the template's). And what the other tests
+/// share (the host's CPU, memory and disk, the buffer pool) is recorded but
+/// not judged ([`support::SHARED_NOT_JUDGED`]). Every other bound and rule is
+/// the template's.
 fn loopback_thresholds(dir: &Path) -> String {
-    let th = dir.join("loopback.toml");
-    std::fs::write(
-        &th,
+    thresholds_file(
+        &dir.join("loopback.toml"),
         "[rules]\nmax_post_latency_degradation_pct = 1000\n\
          [metrics.query_latency_p50_ms]\nwarning = 500\ncritical = 1000\n\
-         [metrics.query_latency_p99_ms]\nwarning = 500\ncritical = 1000\n\
-         [metrics.cpu_usage_pct]\nkind = \"none\"\n\
-         [metrics.memory_usage_pct]\nkind = \"none\"\n\
-         [metrics.disk_read_mb_s]\nkind = \"none\"\n\
-         [metrics.disk_write_mb_s]\nkind = \"none\"\n",
+         [metrics.query_latency_p99_ms]\nwarning = 500\ncritical = 1000\n",
     )
-    .unwrap();
-    th.display().to_string()
+    .display()
+    .to_string()
 }
 
 /// The messages of the `log` events.

@@ -473,19 +473,12 @@ fn hold_alter_at_commit(server: &MariaDb, table: &str) -> (mysql::Conn, u64) {
 /// against one probe that waited for a busy CPU swing by +2000 %. A probe
 /// that took a second still fails it.
 fn loaded_loopback_thresholds(dir: &Path) -> PathBuf {
-    let th = dir.join("loopback.toml");
-    std::fs::write(
-        &th,
+    support::thresholds_file(
+        &dir.join("loopback.toml"),
         "[rules]\nmax_post_latency_degradation_pct = 100000\n\
          [metrics.query_latency_p50_ms]\nwarning = 50000\ncritical = 100000\n\
-         [metrics.query_latency_p99_ms]\nwarning = 50000\ncritical = 100000\n\
-         [metrics.cpu_usage_pct]\nkind = \"none\"\n\
-         [metrics.memory_usage_pct]\nkind = \"none\"\n\
-         [metrics.disk_read_mb_s]\nkind = \"none\"\n\
-         [metrics.disk_write_mb_s]\nkind = \"none\"\n",
+         [metrics.query_latency_p99_ms]\nwarning = 50000\ncritical = 100000\n",
     )
-    .unwrap();
-    th
 }
 
 // ---- 1. the server restarted mid-baseline -------------------------------------

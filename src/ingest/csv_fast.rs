@@ -879,9 +879,23 @@ mod tests {
             ]
             .map(String::from),
         );
-        for text in cases {
-            let mut bytes = text.clone().into_bytes();
+        let padded = |text: &str| -> Vec<u8> {
+            let mut bytes = text.as_bytes().to_vec();
             bytes.resize(40, b'7');
+            bytes
+        };
+        // The shapes exporters write take the loop-free reader.
+        for (text, want, len) in [
+            ("1795201200.180339,", 1795201200.180339, 17),
+            ("24.773\n", 24.773, 6),
+            ("3,", 3.0, 1),
+        ] {
+            let bytes = padded(text);
+            let window: &[u8; 32] = bytes[..32].try_into().unwrap();
+            assert_eq!(short_decimal(window), Some((want, len)), "{text:?}");
+        }
+        for text in cases {
+            let bytes = padded(&text);
             let window: &[u8; 32] = bytes[..32].try_into().unwrap();
             let general = decimal_at_general(&bytes, 0);
             if let Some((value, len)) = short_decimal(window) {

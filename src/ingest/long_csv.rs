@@ -399,13 +399,7 @@ mod tests {
     /// rows, notes and errors (line numbers included) as the csv crate's.
     #[test]
     fn blocks_read_as_the_csv_crate_reads() {
-        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::stats::xorshift(0x2545_f491_4f6c_dd1d);
         let good = [
             "1795972079.250123,query_latency_ms,2.780",
             "1795972079,request_latency_ms,24.5",
@@ -456,18 +450,21 @@ mod tests {
             let lines = 20 + next() % 200;
             for i in 0..lines {
                 let r = next();
-                let row = if r % 50 == 0 && round % 3 == 0 {
+                let row = if r.is_multiple_of(50) && round.is_multiple_of(3) {
                     bad[(r >> 8) as usize % bad.len()]
-                } else if r % 9 == 0 {
+                } else if r.is_multiple_of(9) {
                     blank[(r >> 8) as usize % blank.len()]
-                } else if r % 4 == 0 {
+                } else if r.is_multiple_of(4) {
                     good[(r >> 8) as usize % good.len()]
                 } else {
                     good[(i % 4) as usize]
                 };
                 // the row's fields in the header's order
                 let fields: Vec<&str> = row.split(',').collect();
-                if fields.len() == 3 && columns.len() >= 3 && (r % 7 != 0 || round % 5 != 0) {
+                if fields.len() == 3
+                    && columns.len() >= 3
+                    && (!r.is_multiple_of(7) || !round.is_multiple_of(5))
+                {
                     let pick = |name: &str| match name.trim() {
                         "timestamp" => fields[0],
                         "metric" => fields[1],
@@ -479,9 +476,9 @@ mod tests {
                 } else {
                     text.push_str(row);
                 }
-                if i + 1 < lines || r % 2 == 0 {
-                    text.push(if r % 11 == 0 { '\r' } else { '\n' });
-                    if r % 11 == 0 {
+                if i + 1 < lines || r.is_multiple_of(2) {
+                    text.push(if r.is_multiple_of(11) { '\r' } else { '\n' });
+                    if r.is_multiple_of(11) {
                         text.push('\n');
                     }
                 }
@@ -516,7 +513,7 @@ mod tests {
             b"9",
             b"\xef\xbb\xbf",
         ];
-        let mut next = crate::ingest::util::xorshift(0x9e37_79b9_7f4a_7c15);
+        let mut next = crate::stats::xorshift(0x9e37_79b9_7f4a_7c15);
         for _ in 0..3000 {
             let mut input = base.to_vec();
             crate::ingest::util::mutate(&mut input, &mut next, splice);

@@ -227,7 +227,7 @@ mod tests {
             b"null",
             b"0",
         ];
-        let mut next = crate::ingest::util::xorshift(0x9e37_79b9_7f4a_7c15);
+        let mut next = crate::stats::xorshift(0x9e37_79b9_7f4a_7c15);
         for round in 0..3000 {
             let source: &[u8] = match round % 4 {
                 0 => csv,

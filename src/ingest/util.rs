@@ -404,17 +404,6 @@ pub fn is_latency_key(key: &str) -> bool {
     key.ends_with("_ms")
 }
 
-/// A seeded xorshift generator, for the mutation tests.
-#[cfg(test)]
-pub(crate) fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
-    move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    }
-}
-
 /// Applies one to four random edits to `input`: truncate, delete a byte,
 /// splice in one of `splice`, or repeat the tail. For the never-panic tests.
 #[cfg(test)]
