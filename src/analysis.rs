@@ -281,8 +281,8 @@ pub fn span_slice(samples: &[Sample], span: Span) -> &[Sample] {
 }
 
 /// Summarises the samples inside `span` (`sorted`: whether `samples` is sorted
-/// by time), copying their values into `buf`, which is cleared first and
-/// reused so that one buffer serves every window.
+/// by time): in place when sorted, else copying their values into `buf`,
+/// which is cleared first and reused so that one buffer serves every window.
 fn summarize_into(
     samples: &[Sample],
     sorted: bool,
@@ -290,12 +290,11 @@ fn summarize_into(
     buf: &mut Vec<f64>,
 ) -> Option<Summary> {
     let span = span?;
-    buf.clear();
     if sorted {
-        buf.extend(span_slice(samples, span).iter().map(|s| s.v));
-    } else {
-        buf.extend(samples.iter().filter(|s| span.contains(s.t)).map(|s| s.v));
+        return stats::summarize_by(span_slice(samples, span), |s| s.v);
     }
+    buf.clear();
+    buf.extend(samples.iter().filter(|s| span.contains(s.t)).map(|s| s.v));
     stats::summarize(buf)
 }
 
@@ -352,10 +351,8 @@ struct RawNumbers {
 /// `samples` sorted by time, as [`RunData::series`] keeps them.
 fn raw_numbers(samples: &[Sample], windows: &Windows, window_s: f64) -> RawNumbers {
     let summaries = || {
-        // One buffer for the three windows' values.
-        let mut buf = Vec::new();
         [windows.baseline, windows.during, windows.post]
-            .map(|span| summarize_into(samples, true, span, &mut buf))
+            .map(|span| span.and_then(|s| stats::summarize_by(span_slice(samples, s), |x| x.v)))
     };
     // Millions of samples: the timelines on a second thread, the summaries
     // here; both only read the samples.

@@ -1,12 +1,13 @@
 //! The statistics on finite samples (what the parsers let through): the
 //! selection-based percentiles against a full sort, the summary's order
-//! (min ≤ p50 ≤ p95 ≤ p99 ≤ max), and the rolling timelines' windows.
+//! (min ≤ p50 ≤ p95 ≤ p99 ≤ max), the banded summary against the selected
+//! one, and the rolling timelines' windows.
 #![no_main]
 
 use arbitrary::Arbitrary;
 use canary_report::analysis::rolling_quantiles;
 use canary_report::model::Sample;
-use canary_report::stats::{quantile_sorted, quantiles, summarize};
+use canary_report::stats::{quantile_sorted, quantiles, summarize, summarize_banded_values};
 use libfuzzer_sys::fuzz_target;
 
 #[derive(Debug, Arbitrary)]
@@ -46,7 +47,20 @@ fuzz_target!(|input: Input| {
     }
 
     let mut work = values.clone();
-    match summarize(&mut work) {
+    let summary = summarize(&mut work);
+    // Bands from a few draws, reaching a few standard deviations: each one
+    // either holds its rank and gives the same summary, or says it missed.
+    let draws = 1 + input.gaps.len() % 64;
+    let sigmas = f64::from(input.window_ds % 16) / 4.0;
+    if let Some(banded) = summarize_banded_values(&values, draws, sigmas) {
+        let s = summary.expect("a banded summary of no values");
+        let bits = |s: &canary_report::stats::Summary| {
+            [s.mean, s.min, s.max, s.sum, s.p50, s.p95, s.p99].map(f64::to_bits)
+        };
+        assert_eq!(bits(&banded), bits(&s), "banded {banded:?}, selected {s:?}");
+        assert_eq!(banded.count, s.count);
+    }
+    match summary {
         None => assert!(values.is_empty()),
         Some(s) => {
             assert_eq!(s.count, values.len() as u64);

@@ -412,7 +412,14 @@ mod tests {
             "1795972085,query_latency_ms,1e2",
             "1795972086,query_latency_ms,+4",
             "1795972087,request_latency_ms,123456789012345678901",
+            // Names that share a prefix, and more metrics than the standard
+            // lane compares at once.
+            "1795972088.000001,query_latency_p50_ms,2.5",
+            "1795972088.000002,query_latency_p99_ms,9.25",
+            "1795972088.000003,threads_running,4",
         ];
+        // The rows most lines are, in turn.
+        let common = [0, 1, 2, 3, 11, 12, 13];
         let blank = ["", "  ", "\r", " \t "];
         let bad = [
             "1795972089,query_latency_ms,-2",
@@ -457,7 +464,7 @@ mod tests {
                 } else if r.is_multiple_of(4) {
                     good[(r >> 8) as usize % good.len()]
                 } else {
-                    good[(i % 4) as usize]
+                    good[common[i as usize % common.len()]]
                 };
                 // the row's fields in the header's order
                 let fields: Vec<&str> = row.split(',').collect();
