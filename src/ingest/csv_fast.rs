@@ -15,9 +15,10 @@ use super::progress::Progress;
 use super::util::{UTF8_BOM, is_latency_key, is_plausible, parse_timestamp, parse_value, quote};
 use crate::model::{InputMetric, Sample};
 use memchr::{memchr, memchr_iter, memrchr};
-use std::collections::VecDeque;
 use std::io::Read;
-use std::sync::mpsc;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Condvar, Mutex, PoisonError, mpsc};
 
 /// Bytes per block (more when a line is longer): large enough that per-block
 /// costs vanish, small enough that a few in flight per thread cost nothing.
@@ -198,6 +199,8 @@ enum Parsed {
     },
     /// A quote character somewhere: left to the csv crate.
     Quote,
+    /// The parser panicked (a bug): reported as a stopped thread.
+    Died,
     /// The first faulty row, at `line` lines after the block's first.
     Fault {
         line: u64,
@@ -244,6 +247,7 @@ impl Reader {
                 self.line += lines;
                 Ok(None)
             }
+            Parsed::Died => Err(worker_died()),
             Parsed::Quote => Ok(Some(Fast::Rest {
                 from: offset,
                 header: Some((self.columns, self.width)),
@@ -280,9 +284,11 @@ fn read_sequentially<R: Read>(
     Ok(None)
 }
 
-/// Blocks go round-robin to `threads` workers; their outcomes are taken in
-/// block order (each worker answers in the order it was given), with at most
-/// two blocks per worker in flight. This thread reads and appends.
+/// Blocks go round-robin to `threads` workers, at most two per worker in
+/// flight. Each worker parses its block and then, when the blocks before it
+/// are in, appends its samples ([`Reader::take`]): the copy into the
+/// series, and the page faults of their growing vectors, are shared between
+/// the workers, while this thread only reads.
 fn read_in_parallel<R: Read>(
     blocks: &mut Blocks<R>,
     out: &mut Reader,
@@ -291,61 +297,111 @@ fn read_in_parallel<R: Read>(
     threads: usize,
 ) -> Result<Option<Fast>, Fault> {
     let (columns, width) = (out.columns, out.width);
-    std::thread::scope(|scope| {
+    let turn = Turn {
+        state: Mutex::new(TurnState {
+            next: 0,
+            reader: out,
+            ended: None,
+        }),
+        changed: Condvar::new(),
+        stop: AtomicBool::new(false),
+    };
+    let (free_tx, free_rx) = mpsc::channel::<Vec<u8>>();
+    let read = std::thread::scope(|scope| {
         let mut jobs = Vec::with_capacity(threads);
-        let mut results = Vec::with_capacity(threads);
         for _ in 0..threads {
-            let (job_tx, job_rx) = mpsc::sync_channel::<(Vec<u8>, Spare)>(2);
-            let (result_tx, result_rx) = mpsc::channel::<(Parsed, Vec<u8>)>();
+            let (job_tx, job_rx) = mpsc::channel::<(u64, u64, Vec<u8>)>();
+            let (turn, free_tx) = (&turn, free_tx.clone());
             scope.spawn(move || {
-                for (block, mut spare) in job_rx {
-                    let parsed = parse_block(&block, &columns, width, &mut spare);
-                    if result_tx.send((parsed, block)).is_err() {
-                        break;
-                    }
+                // Emptied sample vectors are reused: no page is faulted twice.
+                let mut spare = Spare::new();
+                for (seq, offset, block) in job_rx {
+                    let parsed = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                        parse_block(&block, &columns, width, &mut spare)
+                    }))
+                    .unwrap_or(Parsed::Died);
+                    // The reader may be gone after a fault: nothing to return to.
+                    let _ = free_tx.send(block);
+                    turn.append(seq, offset, parsed, &mut spare);
                 }
             });
             jobs.push(job_tx);
-            results.push(result_rx);
         }
-        // Offsets of the blocks in flight, oldest first; block k went to worker k % threads.
-        let mut in_flight: VecDeque<u64> = VecDeque::new();
-        let mut sent = 0usize;
-        let mut taken = 0usize;
-        let mut spare: Vec<Vec<u8>> = vec![buf];
-        // Emptied sample vectors go back to the workers: no page is faulted twice.
-        let mut spare_samples: Spare = Vec::new();
-        let mut input_done = false;
-        loop {
-            while !input_done && in_flight.len() < 2 * threads {
-                let buf = spare.pop().unwrap_or_default();
-                match blocks.next(buf).map_err(Fault::Io)? {
-                    Some((offset, block)) => {
-                        progress.advance(block.len() as u64);
-                        let samples =
-                            spare_samples.split_off(spare_samples.len().saturating_sub(4));
-                        if jobs[sent % threads].send((block, samples)).is_err() {
-                            return Err(worker_died());
-                        }
-                        in_flight.push_back(offset);
-                        sent += 1;
-                    }
-                    None => input_done = true,
-                }
-            }
-            let Some(offset) = in_flight.pop_front() else {
-                return Ok(None);
-            };
-            let Ok((parsed, block)) = results[taken % threads].recv() else {
+        for _ in 0..2 * threads {
+            let _ = free_tx.send(Vec::new());
+        }
+        let _ = free_tx.send(buf);
+        let mut seq = 0u64;
+        while !turn.stop.load(Ordering::Relaxed) {
+            let Ok(buf) = free_rx.recv() else {
                 return Err(worker_died());
             };
-            taken += 1;
-            spare.push(block);
-            if let Some(rest) = out.take(offset, parsed, &mut spare_samples)? {
-                return Ok(Some(rest));
+            match blocks.next(buf).map_err(Fault::Io)? {
+                Some((offset, block)) => {
+                    progress.advance(block.len() as u64);
+                    if jobs[seq as usize % threads]
+                        .send((seq, offset, block))
+                        .is_err()
+                    {
+                        return Err(worker_died());
+                    }
+                    seq += 1;
+                }
+                None => break,
             }
         }
-    })
+        Ok(())
+        // The workers finish their blocks as the scope ends.
+    });
+    let ended = turn
+        .state
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner)
+        .ended;
+    // A fault in a block read wins over the reading's own end.
+    match ended {
+        Some(outcome) => outcome,
+        None => read.map(|()| None),
+    }
+}
+
+/// Whose turn it is to append, in block order.
+struct Turn<'a> {
+    state: Mutex<TurnState<'a>>,
+    changed: Condvar,
+    /// A block ended the fast path: read no more.
+    stop: AtomicBool,
+}
+
+struct TurnState<'a> {
+    /// The block whose samples go in next.
+    next: u64,
+    reader: &'a mut Reader,
+    /// How the first block that ended the fast path ended it.
+    ended: Option<Result<Option<Fast>, Fault>>,
+}
+
+impl Turn<'_> {
+    /// Waits for block `seq`'s turn and takes its outcome (after an ending,
+    /// only passes the turn on).
+    fn append(&self, seq: u64, offset: u64, parsed: Parsed, spare: &mut Spare) {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        while state.next != seq {
+            state = self
+                .changed
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        if state.ended.is_none() {
+            let outcome = state.reader.take(offset, parsed, spare);
+            if !matches!(outcome, Ok(None)) {
+                state.ended = Some(outcome);
+                self.stop.store(true, Ordering::Relaxed);
+            }
+        }
+        state.next += 1;
+        self.changed.notify_all();
+    }
 }
 
 fn worker_died() -> Fault {
