@@ -413,11 +413,23 @@ fn kill_switch_samples(events: &[EventRecord], metric: MetricId) -> Vec<Sample> 
         .collect()
 }
 
-/// Computes every metric's statistics per window.
-pub fn analyze(run: &RunData, thresholds: &Thresholds) -> RunAnalysis {
+/// The run's windows, as [`analyze`] finds them: for work that needs only
+/// the windows and the samples, to start before the analysis ends.
+pub fn windows_of(run: &RunData) -> Windows {
+    timing(run).2
+}
+
+/// The run's extent, phase timings and windows.
+fn timing(run: &RunData) -> (Option<Span>, Vec<PhaseTiming>, Windows) {
     let extent = run_extent(run);
     let phases = phase_timings(&run.manifest, &run.events, extent.map(|e| e.end));
     let windows = windows(&phases, &run.events, extent.map(|e| e.end));
+    (extent, phases, windows)
+}
+
+/// Computes every metric's statistics per window.
+pub fn analyze(run: &RunData, thresholds: &Thresholds) -> RunAnalysis {
+    let (extent, phases, windows) = timing(run);
 
     let raw_feeding = |m: MetricId| {
         RawLatency::ALL.into_iter().find_map(|r| {

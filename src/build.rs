@@ -8,6 +8,7 @@ use crate::ingest;
 use crate::model::RunData;
 use crate::report::{self, Lang, ReportData, summary::ThresholdsUsed};
 use crate::rules;
+use crate::significance::SignificanceCache;
 use crate::thresholds::Thresholds;
 use anyhow::Context;
 use sha2::{Digest, Sha256};
@@ -102,11 +103,23 @@ pub struct Judged {
 /// Analyses, classifies and decides. Pure.
 pub fn judge(run: &RunData, thresholds: ThresholdsUsed) -> Judged {
     let th = &thresholds.values;
-    let analysis = analysis::analyze(run, th);
+    // The significance tests of raw distributions need only the samples and
+    // the windows: on millions of samples they run beside the analysis.
+    let (analysis, tests) = std::thread::scope(|scope| {
+        let windows = analysis::windows_of(run);
+        let tests = scope.spawn(move || SignificanceCache::for_raw(run, &windows));
+        let analysis = analysis::analyze(run, th);
+        let tests = tests
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e));
+        (analysis, tests)
+    });
     let verdicts = classify::classify(&analysis, th, run.manifest.max_connections);
     let facts = rules::log_facts(&run.events);
     let decision = rules::decide(&run.manifest, &facts, &verdicts, th);
-    let data = report::assemble(run, &analysis, &verdicts, &facts, &decision, thresholds);
+    let data = report::assemble(
+        run, &analysis, &verdicts, &facts, &decision, thresholds, tests,
+    );
     Judged { analysis, data }
 }
 

@@ -671,6 +671,11 @@ fn window_samples<'a>(
     } else {
         [windows.baseline, windows.during, windows.post]
     };
+    spans_of(samples, spans)
+}
+
+/// The samples inside each span, in time order.
+fn spans_of(samples: &[Sample], spans: [Option<Span>; 3]) -> [WindowSamples<'_>; 3] {
     let by_time = samples.is_sorted_by(|a, b| a.t <= b.t);
     spans.map(|span| {
         span.map(|s| {
@@ -919,20 +924,28 @@ pub struct SignificanceCache {
 }
 
 impl SignificanceCache {
-    /// Tests every raw latency distribution among `analyses` at once, one
+    /// Tests every raw latency distribution of `run` that feeds a metric
+    /// (one whose P50 or P99 is not given as a series of its own), one
     /// thread each: with millions of samples these tests take most of the
-    /// time after reading, and the distributions are independent.
-    pub fn prefill(&mut self, run: &RunData, analyses: &[MetricAnalysis], windows: &Windows) {
-        let mut pending: Vec<(RawLatency, [WindowSamples<'_>; 3])> = Vec::new();
-        for analysis in analyses {
-            if let Some(raw) = raw_source(analysis)
-                && !pending.iter().any(|(r, _)| *r == raw)
-                && !self.raw.iter().any(|(r, _)| *r == raw)
-            {
-                pending.push((raw, window_samples(run, analysis, windows)));
-            }
-        }
-        let tested: Vec<(RawLatency, [WindowTest; 2])> = std::thread::scope(|scope| {
+    /// time after reading, and the distributions are independent. Needs
+    /// only the samples and the windows ([`crate::analysis::windows_of`]),
+    /// so it runs beside the analysis.
+    pub fn for_raw(run: &RunData, windows: &Windows) -> Self {
+        let pending: Vec<(RawLatency, [WindowSamples<'_>; 3])> = RawLatency::ALL
+            .into_iter()
+            .filter_map(|raw| {
+                let (p50, p99) = raw.metrics();
+                let fed = [p50, p99]
+                    .iter()
+                    .any(|m| !run.series.contains_key(&InputMetric::Series(*m)));
+                let samples = run.series.get(&InputMetric::Raw(raw))?;
+                fed.then(|| {
+                    let spans = [windows.baseline, windows.during, windows.post];
+                    (raw, spans_of(samples, spans))
+                })
+            })
+            .collect();
+        let raw = std::thread::scope(|scope| {
             let handles: Vec<_> = pending
                 .iter()
                 .map(|(raw, samples)| scope.spawn(move || (*raw, test_windows(samples))))
@@ -942,7 +955,7 @@ impl SignificanceCache {
                 .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
                 .collect()
         });
-        self.raw.extend(tested);
+        Self { raw }
     }
 }
 

@@ -221,10 +221,9 @@ pub fn assemble(
     facts: &LogFacts,
     decision: &Decision,
     thresholds: ThresholdsUsed,
+    mut cache: crate::significance::SignificanceCache,
 ) -> ReportData {
     let th = &thresholds.values;
-    let mut cache = crate::significance::SignificanceCache::default();
-    cache.prefill(run, &analysis.metrics, &analysis.windows);
     let significance: Vec<crate::significance::MetricSignificance> = analysis
         .metrics
         .iter()
