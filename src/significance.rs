@@ -671,12 +671,11 @@ fn window_samples<'a>(
     } else {
         [windows.baseline, windows.during, windows.post]
     };
-    spans_of(samples, spans)
+    spans_of(samples, spans, samples.is_sorted_by(|a, b| a.t <= b.t))
 }
 
-/// The samples inside each span, in time order.
-fn spans_of(samples: &[Sample], spans: [Option<Span>; 3]) -> [WindowSamples<'_>; 3] {
-    let by_time = samples.is_sorted_by(|a, b| a.t <= b.t);
+/// The samples inside each span, in time order (`by_time`: `samples` are).
+fn spans_of(samples: &[Sample], spans: [Option<Span>; 3], by_time: bool) -> [WindowSamples<'_>; 3] {
     spans.map(|span| {
         span.map(|s| {
             if by_time {
@@ -941,7 +940,8 @@ impl SignificanceCache {
                 let samples = run.series.get(&InputMetric::Raw(raw))?;
                 fed.then(|| {
                     let spans = [windows.baseline, windows.during, windows.post];
-                    (raw, spans_of(samples, spans))
+                    // A run's series are sorted by time.
+                    (raw, spans_of(samples, spans, true))
                 })
             })
             .collect();

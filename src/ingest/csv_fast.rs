@@ -191,8 +191,8 @@ impl<R: Read> Blocks<R> {
 /// What parsing one block found.
 enum Parsed {
     Rows {
-        /// Samples by metric, in block order.
-        series: Vec<(InputMetric, Vec<Sample>)>,
+        /// Samples by metric, in block order, and whether in time order.
+        series: Vec<(InputMetric, Vec<Sample>, bool)>,
         rows: u64,
         /// Line feeds in the block.
         lines: u64,
@@ -233,11 +233,20 @@ impl Reader {
                 rows,
                 lines,
             } => {
-                for (metric, mut chunk) in series {
+                for (metric, mut chunk, chunk_in_order) in series {
                     let all = self.samples.series.entry(metric).or_default();
+                    let in_order = &mut self.samples.in_time_order;
                     if all.is_empty() {
+                        if chunk_in_order {
+                            in_order.insert(metric);
+                        }
                         std::mem::swap(all, &mut chunk);
                     } else {
+                        let follows =
+                            matches!((all.last(), chunk.first()), (Some(a), Some(b)) if a.t <= b.t);
+                        if !(chunk_in_order && follows) {
+                            in_order.remove(&metric);
+                        }
                         all.extend_from_slice(&chunk);
                     }
                     chunk.clear();
@@ -441,6 +450,19 @@ struct Block<'a> {
     /// Lines done.
     line: u64,
     spare: &'a mut Spare,
+    /// The last timestamp's whole seconds, for the next rows that share them.
+    seconds: Option<Seconds>,
+}
+
+/// The leading bytes of a timestamp, its digits up to and including the
+/// decimal point, as words under masks, with the value of those digits.
+/// Consecutive rows share them for a second or more.
+#[derive(Clone, Copy)]
+struct Seconds {
+    words: [u64; 2],
+    masks: [u64; 2],
+    value: u64,
+    digits: usize,
 }
 
 /// Parses a block of whole lines (blank ones skipped): rows as the csv crate
@@ -467,6 +489,7 @@ fn parse_block(bytes: &[u8], columns: &Columns, width: usize, spare: &mut Spare)
         rows: 0,
         line: 0,
         spare,
+        seconds: None,
     };
     // The layout every exporter writes: a lane without the per-column loop.
     let standard = block.roles == [Role::Timestamp, Role::Metric, Role::Value];
@@ -510,7 +533,11 @@ fn parse_block(bytes: &[u8], columns: &Columns, width: usize, spare: &mut Spare)
         series: block
             .found
             .into_iter()
-            .map(|f| (f.metric, f.samples))
+            .map(|f| {
+                // Here, on the parsing threads, while the samples are in cache.
+                let in_order = f.samples.is_sorted_by(|a, b| a.t <= b.t);
+                (f.metric, f.samples, in_order)
+            })
             .collect(),
         rows: block.rows,
         lines: block.line,
@@ -580,7 +607,7 @@ impl Block<'_> {
     #[inline]
     fn fast_standard_line(&mut self, at: usize) -> Option<usize> {
         let bytes = self.bytes;
-        let (t, pos) = decimal_at(bytes, at)?;
+        let (t, pos) = self.timestamp_at(at)?;
         if bytes.get(pos) != Some(&b',') {
             return None;
         }
@@ -621,6 +648,33 @@ impl Block<'_> {
         };
         let (value, end) = decimal_at(bytes, from)?;
         self.take_row(end, metric, t, if negative { -value } else { value })
+    }
+
+    /// [`decimal_at`] for a timestamp, the same value and end: when its
+    /// whole seconds are the last timestamp's (compared as two words), only
+    /// the decimals are read.
+    #[inline(always)]
+    fn timestamp_at(&mut self, at: usize) -> Option<(f64, usize)> {
+        let Some(window) = bytes_at(self.bytes, at) else {
+            return decimal_at(self.bytes, at);
+        };
+        if let Some(seconds) = self.seconds {
+            let words = [word_at(window, 0), word_at(window, 8)];
+            let differ = ((words[0] ^ seconds.words[0]) & seconds.masks[0])
+                | ((words[1] ^ seconds.words[1]) & seconds.masks[1]);
+            if differ == 0 {
+                let (fraction, decimals) = word_digits(word_at(window, seconds.digits + 1));
+                let digits = seconds.digits + decimals;
+                let mantissa = seconds.value * POWERS_OF_TEN_U64[decimals] + fraction;
+                if decimals < 8 && digits <= 18 && mantissa <= 1 << 53 {
+                    let t = mantissa as f64 / POWERS_OF_TEN_F64[decimals];
+                    return Some((t, at + seconds.digits + 1 + decimals));
+                }
+            }
+        }
+        let (t, end) = decimal_at(self.bytes, at)?;
+        self.seconds = Seconds::of(window);
+        Some((t, end))
     }
 
     /// The end of a fast-lane row whose last field ends at `pos`: takes the
@@ -862,6 +916,48 @@ fn word_digits(word: u64) -> (u64, usize) {
     (value, k)
 }
 
+impl Seconds {
+    /// The whole seconds that `window` starts with: one to fifteen digits
+    /// and a decimal point (`None` for any other start).
+    fn of(window: &[u8; 32]) -> Option<Self> {
+        let (high, high_digits) = word_digits(word_at(window, 0));
+        let (value, digits) = if high_digits < 8 {
+            (high, high_digits)
+        } else {
+            let (low, low_digits) = word_digits(word_at(window, 8));
+            (high * POWERS_OF_TEN_U64[low_digits] + low, 8 + low_digits)
+        };
+        if digits == 0 || digits > 15 || window[digits] != b'.' {
+            return None;
+        }
+        // The digits and the point, as two words under masks.
+        let mut mask = [0u8; 16];
+        mask[..=digits].fill(0xff);
+        let masks = [word_at(&mask, 0), word_at(&mask, 8)];
+        let words = [word_at(window, 0) & masks[0], word_at(window, 8) & masks[1]];
+        Some(Self {
+            words,
+            masks,
+            value,
+            digits,
+        })
+    }
+}
+
+/// The 32 bytes of `bytes` from `at`, if there are that many.
+#[inline(always)]
+fn bytes_at(bytes: &[u8], at: usize) -> Option<&[u8; 32]> {
+    bytes.get(at..at + 32)?.try_into().ok()
+}
+
+/// The eight bytes of `bytes` at `at` as a little-endian word.
+#[inline(always)]
+fn word_at(bytes: &[u8], at: usize) -> u64 {
+    let mut word = [0u8; 8];
+    word.copy_from_slice(&bytes[at..at + 8]);
+    u64::from_le_bytes(word)
+}
+
 /// [`decimal_at`] anywhere in a block, for any length of digits.
 fn decimal_at_general(bytes: &[u8], at: usize) -> Option<(f64, usize)> {
     let (int, int_digits, end) = digits_at(bytes, at, 0, 0)?;
@@ -966,6 +1062,59 @@ fn eight_digit_values(v: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Timestamps read through the whole-seconds cache are those of
+    /// `decimal_at`, value and end, whatever came before: the same seconds,
+    /// the next second, other lengths, more decimals, no point, a point alone.
+    #[test]
+    fn cached_seconds_read_as_decimal_at_reads() {
+        let shapes = [
+            "1795201200.180339",
+            "1795201200.180340",
+            "1795201200.5",
+            "1795201200.",
+            "1795201200",
+            "1795201201.000001",
+            "1795201201.12345678",
+            "1795201201.1234567",
+            "179520120.5",
+            "1795201201123456.7",
+            "17952012011234567.8",
+            "9007199254.7409931",
+            "9007199254.7409935",
+            "1795201201.x",
+            "7.25",
+            "7.250",
+            ".5",
+        ];
+        let mut next = crate::stats::xorshift(0x51f1_5eed);
+        let mut text = Vec::new();
+        let mut starts = Vec::new();
+        for _ in 0..5_000 {
+            starts.push(text.len());
+            text.extend_from_slice(shapes[(next() % shapes.len() as u64) as usize].as_bytes());
+            text.extend_from_slice(b",query_latency_ms,1\n");
+        }
+        let mut spare = Spare::new();
+        let mut block = Block {
+            bytes: &text,
+            roles: vec![Role::Timestamp, Role::Metric, Role::Value],
+            found: Vec::new(),
+            last: 0,
+            rows: 0,
+            line: 0,
+            spare: &mut spare,
+            seconds: None,
+        };
+        let mut hits = 0;
+        for at in starts {
+            let cached = block.seconds.is_some();
+            let got = block.timestamp_at(at);
+            assert_eq!(got, decimal_at(&text, at), "at {at}");
+            hits += usize::from(cached && got.is_some());
+        }
+        assert!(hits > 1_000, "{hits} timestamps after a cached one");
+    }
 
     /// The loop-free reader takes exactly what the general one takes, to the
     /// bit and to the byte, or leaves the number to it.

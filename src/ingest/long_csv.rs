@@ -49,9 +49,14 @@ fn parse_in_blocks<R: Read + Seek>(
         Ok(Fast::Rest {
             from,
             header,
-            samples,
+            mut samples,
         }) => match origin {
-            Some(origin) => slow_scan(&mut input, origin + from, header, samples).map_err(
+            Some(origin) => {
+                // The csv crate's rows follow unchecked.
+                samples.in_time_order.clear();
+                slow_scan(&mut input, origin + from, header, samples)
+            }
+            .map_err(
                 // Row offsets from where the csv crate started: from the origin.
                 |fault| match fault {
                     Fault::Row {
@@ -388,10 +393,46 @@ mod tests {
             .map_err(|fault| input_error(path, &mut input, Some(0), fault).to_string())
     }
 
+    /// The blocks' reading, its claims of time order checked and then left
+    /// out (the csv crate makes none).
     fn in_blocks(text: &[u8], block: usize) -> Result<FileSamples, String> {
         let path = Path::new("run/metrics/a.csv");
         let input = std::io::Cursor::new(text);
-        parse_in_blocks(path, input, &Progress::hidden(), block).map_err(|e| e.to_string())
+        let mut samples =
+            parse_in_blocks(path, input, &Progress::hidden(), block).map_err(|e| e.to_string())?;
+        for metric in std::mem::take(&mut samples.in_time_order) {
+            let series = &samples.series[&metric];
+            assert!(
+                series.is_sorted_by(|a, b| a.t <= b.t),
+                "{metric:?} said in order"
+            );
+        }
+        Ok(samples)
+    }
+
+    /// A metric is said to be in time order when it is, across blocks too.
+    #[test]
+    fn time_order_is_told_across_blocks() {
+        let rows = |times: &[u32]| -> Vec<u8> {
+            let mut text = String::from("timestamp,metric,value\n");
+            for t in times {
+                text.push_str(&format!("17959720{t:02},query_latency_ms,1\n"));
+                text.push_str(&format!("17959720{t:02},request_latency_ms,2\n"));
+            }
+            text.into_bytes()
+        };
+        let in_order = rows(&(10..60).collect::<Vec<_>>());
+        // Out of order only where one tiny block ends and the next begins.
+        let mut swapped: Vec<u32> = (10..60).collect();
+        swapped.swap(30, 31);
+        let swapped = rows(&swapped);
+        let path = Path::new("run/metrics/a.csv");
+        let read = |text: &[u8]| {
+            let input = std::io::Cursor::new(text.to_vec());
+            parse_in_blocks(path, input, &Progress::hidden(), 64).unwrap()
+        };
+        assert_eq!(read(&in_order).in_time_order.len(), 2);
+        assert!(read(&swapped).in_time_order.is_empty());
     }
 
     /// Many blocks (tiny ones, so that lines straddle them, and two threads

@@ -306,9 +306,14 @@ pub fn merge_series(
 ) -> Result<BTreeMap<InputMetric, Vec<Sample>>, InputError> {
     let mut paths = Vec::with_capacity(parts.len());
     let mut by_metric: BTreeMap<InputMetric, Vec<(usize, Vec<Sample>)>> = BTreeMap::new();
+    let mut in_time_order: BTreeMap<InputMetric, bool> = BTreeMap::new();
     for (index, (path, samples)) in parts.into_iter().enumerate() {
         paths.push(path);
         for (metric, chunk) in samples.series {
+            // Known to be in order: from one file that saw them so.
+            let known = samples.in_time_order.contains(&metric);
+            *in_time_order.entry(metric).or_insert(known) &=
+                known && !by_metric.contains_key(&metric);
             by_metric.entry(metric).or_default().push((index, chunk));
         }
     }
@@ -320,7 +325,9 @@ pub fn merge_series(
             InputMetric::Raw(_) => {
                 // Possibly tens of millions of samples: move, do not copy twice.
                 let mut all = concat(chunks);
-                sort_by_time(&mut all);
+                if !in_time_order.get(&metric).copied().unwrap_or(false) {
+                    sort_by_time(&mut all);
+                }
                 all
             }
             InputMetric::Series(_) => {
@@ -796,6 +803,7 @@ mod tests {
             )]),
             rows: 0,
             notes: vec![],
+            ..FileSamples::default()
         };
         let merged = merge_series(vec![
             ("a".into(), file(vec![(2.0, 1.0), (1.0, 2.0), (2.0, 3.0)])),
@@ -804,5 +812,22 @@ mod tests {
         .unwrap();
         let v: Vec<(f64, f64)> = merged[&QUERY].iter().map(|s| (s.t, s.v)).collect();
         assert_eq!(v, vec![(1.0, 2.0), (1.0, 4.0), (2.0, 1.0), (2.0, 3.0)]);
+
+        // Two files each in time order are still merged in time order; one
+        // file that saw its samples in order is taken as it is.
+        let in_order = |samples: Vec<(f64, f64)>| FileSamples {
+            in_time_order: [QUERY].into(),
+            ..file(samples)
+        };
+        let merged = merge_series(vec![
+            ("a".into(), in_order(vec![(1.0, 1.0), (3.0, 2.0)])),
+            ("b".into(), in_order(vec![(2.0, 3.0)])),
+        ])
+        .unwrap();
+        let v: Vec<(f64, f64)> = merged[&QUERY].iter().map(|s| (s.t, s.v)).collect();
+        assert_eq!(v, vec![(1.0, 1.0), (2.0, 3.0), (3.0, 2.0)]);
+        let merged =
+            merge_series(vec![("a".into(), in_order(vec![(1.0, 1.0), (3.0, 2.0)]))]).unwrap();
+        assert_eq!(merged[&QUERY].len(), 2);
     }
 }

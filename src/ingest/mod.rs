@@ -31,7 +31,7 @@ pub use util::{check_unix_seconds, parse_timestamp, parse_value};
 
 use crate::error::InputError;
 use crate::model::{InputMetric, RunData, Sample};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// The samples read from one metrics file, before merging.
@@ -43,6 +43,9 @@ pub struct FileSamples {
     pub rows: u64,
     /// Things worth a warning, without the file name (e.g. `3 NaN/Inf samples skipped`).
     pub notes: Vec<String>,
+    /// Metrics whose samples the reader saw in time order, so that merging
+    /// need not look again (the others are checked, and sorted if need be).
+    pub in_time_order: BTreeSet<InputMetric>,
 }
 
 /// Reads and validates a whole run directory, with `RUN/mapping.toml` (if
