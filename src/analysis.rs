@@ -326,9 +326,9 @@ pub fn rolling_quantiles<const K: usize>(
             .unwrap_or(samples.len() - i)
             .max(1);
         buf.clear();
-        buf.extend(samples[i..i + len].iter().map(|s| s.v));
+        buf.extend(samples[i..i + len].iter().map(|s| stats::order_key(s.v)));
         i += len;
-        if let Some(values) = stats::quantiles(&mut buf, qs) {
+        if let Some(values) = stats::quantiles_of_keys(&mut buf, qs) {
             for (series, v) in out.iter_mut().zip(values) {
                 series.push(Sample { t: start, v });
             }
