@@ -41,6 +41,13 @@ pub fn check_samples(samples: &FileSamples) {
             );
         }
     }
+    for metric in &samples.in_time_order {
+        let series = &samples.series[metric];
+        assert!(
+            series.is_sorted_by(|a, b| a.t <= b.t),
+            "{metric:?} said to be in time order, and is not"
+        );
+    }
 }
 
 /// Number of samples over every series.
