@@ -419,6 +419,20 @@ pub fn windows_of(run: &RunData) -> Windows {
     timing(run).2
 }
 
+/// The raw latency distributions of `run` that feed a metric: those whose
+/// P50 or P99 is not given as a series of its own (a series wins, as
+/// [`analyze`] takes it).
+pub fn fed_raw_distributions(run: &RunData) -> impl Iterator<Item = (RawLatency, &[Sample])> {
+    RawLatency::ALL.into_iter().filter_map(|raw| {
+        let (p50, p99) = raw.metrics();
+        let fed = [p50, p99]
+            .iter()
+            .any(|m| !run.series.contains_key(&InputMetric::Series(*m)));
+        let samples = run.series.get(&InputMetric::Raw(raw))?;
+        fed.then_some((raw, samples.as_slice()))
+    })
+}
+
 /// The run's extent, phase timings and windows.
 fn timing(run: &RunData) -> (Option<Span>, Vec<PhaseTiming>, Windows) {
     let extent = run_extent(run);

@@ -930,21 +930,12 @@ impl SignificanceCache {
     /// only the samples and the windows ([`crate::analysis::windows_of`]),
     /// so it runs beside the analysis.
     pub fn for_raw(run: &RunData, windows: &Windows) -> Self {
-        let pending: Vec<(RawLatency, [WindowSamples<'_>; 3])> = RawLatency::ALL
-            .into_iter()
-            .filter_map(|raw| {
-                let (p50, p99) = raw.metrics();
-                let fed = [p50, p99]
-                    .iter()
-                    .any(|m| !run.series.contains_key(&InputMetric::Series(*m)));
-                let samples = run.series.get(&InputMetric::Raw(raw))?;
-                fed.then(|| {
-                    let spans = [windows.baseline, windows.during, windows.post];
-                    // A run's series are sorted by time.
-                    (raw, spans_of(samples, spans, true))
-                })
-            })
-            .collect();
+        let spans = [windows.baseline, windows.during, windows.post];
+        // A run's series are sorted by time.
+        let pending: Vec<(RawLatency, [WindowSamples<'_>; 3])> =
+            crate::analysis::fed_raw_distributions(run)
+                .map(|(raw, samples)| (raw, spans_of(samples, spans, true)))
+                .collect();
         let raw = std::thread::scope(|scope| {
             let handles: Vec<_> = pending
                 .iter()

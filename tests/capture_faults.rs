@@ -417,6 +417,16 @@ fn wait_for_samples(out: &Path, phase: Phase, n: usize) {
     });
 }
 
+/// A clean shutdown of `server`, seen by capture's sampler, then the same
+/// server back a moment later.
+fn restart_cleanly(server: &mut MariaDb, cap: &mut Capture) {
+    let stopped = server.stop(false);
+    cap.wait_for("the sampler losing the server", |e| {
+        matches!(e, Event::Log { message, .. } if message.contains("lost the connection to the server"))
+    });
+    server.start_again(stopped);
+}
+
 fn is_phase_start(phase: Phase) -> impl Fn(&Event) -> bool {
     move |e| matches!(e, Event::PhaseStart { phase: p } if *p == phase)
 }
@@ -502,11 +512,7 @@ fn server_restarted_mid_baseline_stops_before_the_ddl() {
     let before = snapshot(&out);
 
     // A clean shutdown, then the same server back a moment later.
-    let stopped = server.stop(false);
-    cap.wait_for("the sampler losing the server", |e| {
-        matches!(e, Event::Log { message, .. } if message.contains("lost the connection to the server"))
-    });
-    server.start_again(stopped);
+    restart_cleanly(&mut server, &mut cap);
     let done = cap.finish();
 
     // Nothing changed: exit 6, no DDL, the index absent.
@@ -686,11 +692,7 @@ fn server_restarted_mid_monitoring_rolls_back_once_it_is_back() {
 
     // A clean shutdown, then the same server back a moment later: the index
     // the canary added survives it.
-    let stopped = server.stop(false);
-    cap.wait_for("the sampler losing the server", |e| {
-        matches!(e, Event::Log { message, .. } if message.contains("lost the connection to the server"))
-    });
-    server.start_again(stopped);
+    restart_cleanly(&mut server, &mut cap);
     let done = cap.finish();
 
     // Exit 4: rolled back once the server was back, the index verified absent.

@@ -306,14 +306,12 @@ pub fn merge_series(
 ) -> Result<BTreeMap<InputMetric, Vec<Sample>>, InputError> {
     let mut paths = Vec::with_capacity(parts.len());
     let mut by_metric: BTreeMap<InputMetric, Vec<(usize, Vec<Sample>)>> = BTreeMap::new();
-    let mut in_time_order: BTreeMap<InputMetric, bool> = BTreeMap::new();
+    // (file, metric) pairs whose file saw the metric's samples in time order.
+    let mut told_in_order: Vec<(usize, InputMetric)> = Vec::new();
     for (index, (path, samples)) in parts.into_iter().enumerate() {
         paths.push(path);
+        told_in_order.extend(samples.in_time_order.iter().map(|&m| (index, m)));
         for (metric, chunk) in samples.series {
-            // Known to be in order: from one file that saw them so.
-            let known = samples.in_time_order.contains(&metric);
-            *in_time_order.entry(metric).or_insert(known) &=
-                known && !by_metric.contains_key(&metric);
             by_metric.entry(metric).or_default().push((index, chunk));
         }
     }
@@ -324,8 +322,11 @@ pub fn merge_series(
         let all = match metric {
             InputMetric::Raw(_) => {
                 // Possibly tens of millions of samples: move, do not copy twice.
+                // In order already when it all comes from one file that saw it so.
+                let known = matches!(chunks.as_slice(),
+                    [(index, _)] if told_in_order.contains(&(*index, metric)));
                 let mut all = concat(chunks);
-                if !in_time_order.get(&metric).copied().unwrap_or(false) {
+                if !known {
                     sort_by_time(&mut all);
                 }
                 all
