@@ -334,10 +334,11 @@ fn run_build(args: BuildArgs) -> anyhow::Result<i32> {
         }
         writeln!(
             out,
-            "read {} files, {} rows, {} bytes; built in {:.2} s; wrote {} to {}",
+            "read {} {}, {} rows, {}; built in {:.2} s; wrote {} to {}",
             d.inputs.len(),
+            if d.inputs.len() == 1 { "file" } else { "files" },
             rows,
-            bytes,
+            crate::report::view::human_bytes(bytes),
             started.elapsed().as_secs_f64(),
             wrote.join(", "),
             built.out_dir.display()

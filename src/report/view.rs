@@ -1367,7 +1367,8 @@ fn offset_text(secs: f64) -> String {
     format!("{}m", (secs / 60.0).round() as i64)
 }
 
-fn human_bytes(b: u64) -> String {
+/// A byte count for people: `512 B`, `810.7 MB` (powers of 1024).
+pub fn human_bytes(b: u64) -> String {
     let units = ["B", "KB", "MB", "GB", "TB"];
     let mut v = b as f64;
     let mut i = 0;

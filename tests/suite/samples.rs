@@ -342,3 +342,63 @@ pub fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// The last line of `build` says what was read, in the files' own counts,
+/// and what was written.
+#[test]
+fn build_reports_what_it_read_and_wrote() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let output = canary()
+        .args(["build", "samples/run-001", "--format", "json", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let inputs = summary["inputs"].as_array().unwrap();
+    let rows: u64 = inputs.iter().map(|s| s["rows"].as_u64().unwrap()).sum();
+    let bytes: u64 = inputs.iter().map(|s| s["bytes"].as_u64().unwrap()).sum();
+    let line = stdout.lines().last().unwrap();
+    let expected = format!(
+        "read {} files, {rows} rows, {:.1} MB; built in ",
+        inputs.len(),
+        bytes as f64 / (1024.0 * 1024.0)
+    );
+    assert!(
+        line.starts_with(&expected),
+        "{line:?} should start with {expected:?}"
+    );
+    assert!(
+        line.ends_with(&format!("wrote summary.json to {}", out.display())),
+        "{line}"
+    );
+
+    // One file is a file.
+    let one = tempfile::tempdir().unwrap();
+    copy_dir(Path::new("samples/run-001"), one.path());
+    for f in [
+        "app.csv",
+        "cpu_usage_pct.json",
+        "mysql.csv",
+        "request_latency.csv",
+        "system.csv",
+    ] {
+        std::fs::remove_file(one.path().join("metrics").join(f)).unwrap();
+    }
+    let output = canary()
+        .arg("build")
+        .arg(one.path())
+        .args(["--format", "json", "--out"])
+        .arg(one.path().join("out"))
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        stdout.lines().last().unwrap().starts_with("read 1 file, "),
+        "{stdout}"
+    );
+}
