@@ -1367,9 +1367,9 @@ fn offset_text(secs: f64) -> String {
     format!("{}m", (secs / 60.0).round() as i64)
 }
 
-/// A byte count for people: `512 B`, `810.7 MB` (powers of 1024).
+/// A byte count for people, in powers of 1024: `512 B`, `810.7 MiB`.
 pub fn human_bytes(b: u64) -> String {
-    let units = ["B", "KB", "MB", "GB", "TB"];
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut v = b as f64;
     let mut i = 0;
     while v >= 1024.0 && i < units.len() - 1 {

@@ -363,7 +363,7 @@ fn build_reports_what_it_read_and_wrote() {
     let bytes: u64 = inputs.iter().map(|s| s["bytes"].as_u64().unwrap()).sum();
     let line = stdout.lines().last().unwrap();
     let expected = format!(
-        "read {} files, {rows} rows, {:.1} MB; built in ",
+        "read {} files, {rows} rows, {:.1} MiB; built in ",
         inputs.len(),
         bytes as f64 / (1024.0 * 1024.0)
     );
