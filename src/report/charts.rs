@@ -224,9 +224,35 @@ pub fn metric_chart_input(
 /// The rolling P50 of a raw distribution, to draw beside its P99.
 pub fn rolling_p50_line(samples: &[Sample], window_s: f64) -> NamedLine {
     NamedLine {
-        name: format!("rolling P50 ({})", seconds_text(window_s)),
+        name: rolling_p50_name(window_s),
         points: points(&analysis::rolling_quantile(samples, window_s, 0.50)),
     }
+}
+
+/// The rolling P50 of a raw distribution: the analysis's own timeline of its
+/// P50 metric when the raw samples fed it (the same numbers), else computed
+/// from the samples (a series given for the P50 metric won there).
+fn raw_p50_line(
+    run: &RunData,
+    analysis: &RunAnalysis,
+    raw: RawLatency,
+    window_s: f64,
+) -> Option<NamedLine> {
+    let (p50, _) = raw.metrics();
+    match analysis.metrics.iter().find(|m| m.metric == p50) {
+        Some(m) if m.source == DataSource::RawSamples => Some(NamedLine {
+            name: rolling_p50_name(window_s),
+            points: points(&m.timeline),
+        }),
+        _ => run
+            .series
+            .get(&InputMetric::Raw(raw))
+            .map(|s| rolling_p50_line(s, window_s)),
+    }
+}
+
+fn rolling_p50_name(window_s: f64) -> String {
+    format!("rolling P50 ({})", seconds_text(window_s))
 }
 
 /// Planned against actual, one row per phase.
@@ -328,11 +354,7 @@ pub fn build_charts(
         let other = match (m.source, raw_source(m.metric)) {
             (DataSource::RawSamples, Some((raw, q))) if q > 0.5 => p50_lines
                 .entry(raw)
-                .or_insert_with(|| {
-                    run.series
-                        .get(&InputMetric::Raw(raw))
-                        .map(|s| rolling_p50_line(s, thresholds.rolling_window_s))
-                })
+                .or_insert_with(|| raw_p50_line(run, analysis, raw, thresholds.rolling_window_s))
                 .clone(),
             _ => None,
         };
@@ -363,6 +385,30 @@ mod tests {
         assert_eq!(element_text(svg, "title").unwrap(), "A & B");
         assert_eq!(element_text(svg, "desc").unwrap(), "x <script> y");
         assert_eq!(element_text(svg, "g"), None);
+    }
+
+    /// A P99 chart's P50 line is the rolling P50 of the raw samples, whether
+    /// the analysis's timeline gave it or a series of the P50 metric won there.
+    #[test]
+    fn a_p99_charts_p50_line_is_the_raw_samples_rolling_p50() {
+        let mut run = crate::ingest::read_run(std::path::Path::new("samples/run-001")).unwrap();
+        let th = crate::thresholds::Thresholds::default();
+        let raw = RawLatency::Query;
+        let samples = run.series[&InputMetric::Raw(raw)].clone();
+        let expected = rolling_p50_line(&samples, th.rolling_window_s);
+        assert!(expected.points.len() > 100, "the sample has a timeline");
+
+        let analysis = analysis::analyze(&run, &th);
+        let line = raw_p50_line(&run, &analysis, raw, th.rolling_window_s).unwrap();
+        assert_eq!(line, expected);
+
+        // A P50 series given beside the raw samples wins for the P50 metric.
+        let (p50, _) = raw.metrics();
+        let series: Vec<Sample> = samples.iter().map(|s| Sample { t: s.t, v: 1.0 }).collect();
+        run.series.insert(InputMetric::Series(p50), series);
+        let analysis = analysis::analyze(&run, &th);
+        let line = raw_p50_line(&run, &analysis, raw, th.rolling_window_s).unwrap();
+        assert_eq!(line, expected);
     }
 
     #[test]
