@@ -11,6 +11,7 @@
 use crate::build::{self, BuildOptions};
 use crate::error::InputError;
 use crate::report::ReportData;
+use crate::report::view::counted;
 use crate::rules::Verdict;
 use anyhow::Context;
 use std::fmt::Write as _;
@@ -184,8 +185,8 @@ pub fn render_index_md(root: &Path, outcomes: &[RunOutcome]) -> String {
     );
     let _ = writeln!(
         o,
-        "{} run(s): {} built, {} failed.\n",
-        outcomes.len(),
+        "{}: {} built, {} failed.\n",
+        counted(outcomes.len(), "run"),
         ok,
         outcomes.len() - ok
     );
@@ -289,10 +290,10 @@ pub fn render_index_html(root: &Path, outcomes: &[RunOutcome]) -> String {
          .approved{{color:#106b21;font-weight:600}}\n\
          .stop{{color:#a4000f;font-weight:600}}\n\
          .error{{color:#a4000f}}\n\
-         </style>\n</head>\n<body>\n<h1>{}</h1>\n<p>{} run(s): {} built, {} failed.</p>\n",
+         </style>\n</head>\n<body>\n<h1>{}</h1>\n<p>{}: {} built, {} failed.</p>\n",
         html_escape(&title),
         html_escape(&title),
-        outcomes.len(),
+        counted(outcomes.len(), "run"),
         ok,
         outcomes.len() - ok
     );

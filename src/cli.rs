@@ -4,6 +4,7 @@
 use crate::build::{self, BuildOptions, Format};
 use crate::error::InputError;
 use crate::report::Lang;
+use crate::report::view::{counted, human_bytes};
 use crate::rules::Verdict;
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use std::io::Write;
@@ -334,11 +335,10 @@ fn run_build(args: BuildArgs) -> anyhow::Result<i32> {
         }
         writeln!(
             out,
-            "read {} {}, {} rows, {}; built in {:.2} s; wrote {} to {}",
-            d.inputs.len(),
-            if d.inputs.len() == 1 { "file" } else { "files" },
+            "read {}, {} rows, {}; built in {:.2} s; wrote {} to {}",
+            counted(d.inputs.len(), "file"),
             rows,
-            crate::report::view::human_bytes(bytes),
+            human_bytes(bytes),
             started.elapsed().as_secs_f64(),
             wrote.join(", "),
             built.out_dir.display()
@@ -459,8 +459,8 @@ fn run_build_all(args: BuildArgs) -> anyhow::Result<i32> {
         }
         writeln!(
             stdout,
-            "{} run(s): {} built, {} failed; index in {}",
-            outcomes.len(),
+            "{}: {} built, {} failed; index in {}",
+            counted(outcomes.len(), "run"),
             built.len(),
             outcomes.len() - built.len(),
             out.join("index.md").display()
@@ -539,9 +539,9 @@ fn run_validate(args: ValidateArgs) -> anyhow::Result<i32> {
     if v.is_clean() {
         writeln!(
             out,
-            "{}: valid ({} file(s) checked: {})",
+            "{}: valid ({} checked: {})",
             args.run.display(),
-            v.files.len(),
+            counted(v.files.len(), "file"),
             v.files.join(", ")
         )?;
         Ok(exit::OK)
@@ -550,10 +550,10 @@ fn run_validate(args: ValidateArgs) -> anyhow::Result<i32> {
             v.problems.iter().map(|p| p.path.as_path()).collect();
         writeln!(
             out,
-            "{}: {} problem(s) in {} file(s)",
+            "{}: {} in {}",
             args.run.display(),
-            v.problems.len(),
-            files.len()
+            counted(v.problems.len(), "problem"),
+            counted(files.len(), "file")
         )?;
         Ok(exit::BAD_INPUT)
     }

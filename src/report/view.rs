@@ -1367,6 +1367,15 @@ fn offset_text(secs: f64) -> String {
     format!("{}m", (secs / 60.0).round() as i64)
 }
 
+/// `1 file`, `3 files`: a count with its noun (an English plural in -s).
+pub fn counted(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// A byte count for people, in powers of 1024: `512 B`, `810.7 MiB`.
 pub fn human_bytes(b: u64) -> String {
     let units = ["B", "KiB", "MiB", "GiB", "TiB"];
@@ -1937,6 +1946,16 @@ pub fn significance_view(data: &ReportData, lang: Lang) -> SignificanceView {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_and_sizes_read_like_english() {
+        assert_eq!(counted(1, "file"), "1 file");
+        assert_eq!(counted(0, "problem"), "0 problems");
+        assert_eq!(counted(3, "run"), "3 runs");
+        assert_eq!(human_bytes(512), "512 B");
+        assert_eq!(human_bytes(850_090_733), "810.7 MiB");
+        assert_eq!(human_bytes(4 * 1024 * 1024 * 1024), "4.0 GiB");
+    }
 
     #[test]
     fn offsets_parse_like_the_template_writes_them() {

@@ -35,7 +35,7 @@ fn a_tree_of_runs_builds_in_parallel_and_a_broken_run_is_reported_not_fatal() {
         .stdout(predicate::str::contains(
             "run-002: CANARY-EXEC-V1-002: STOP_AND_FIX",
         ))
-        .stdout(predicate::str::contains("3 run(s): 2 built, 1 failed"))
+        .stdout(predicate::str::contains("3 runs: 2 built, 1 failed"))
         .stderr(predicate::str::contains("error: broken-run:"))
         .stderr(predicate::str::contains("events.jsonl:1"));
 
@@ -91,7 +91,7 @@ fn the_default_index_lives_in_the_tree_and_is_not_walked_again() {
             .stdout(predicate::str::is_empty());
     }
     let index = std::fs::read_to_string(dir.path().join("reports-index/index.md")).unwrap();
-    assert!(index.contains("1 run(s): 1 built, 0 failed."), "{index}");
+    assert!(index.contains("1 run: 1 built, 0 failed."), "{index}");
     // --fail-on-stop applies to every run.
     copy_dir(Path::new("samples/run-002"), &dir.path().join("b"));
     canary()

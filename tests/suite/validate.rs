@@ -12,7 +12,7 @@ fn a_good_run_is_valid() {
         .assert()
         .code(0)
         .stdout(predicate::str::contains(
-            "samples/run-001: valid (8 file(s) checked",
+            "samples/run-001: valid (8 files checked",
         ));
 }
 
@@ -80,7 +80,7 @@ fn every_problem_is_listed_with_file_line_and_field() {
             "no line with `{e}`:\n{stdout}"
         );
     }
-    assert!(stdout.contains(": 8 problem(s) in 4 file(s)"), "{stdout}");
+    assert!(stdout.contains(": 8 problems in 4 files"), "{stdout}");
     // build stops at the first of them.
     canary().arg("build").arg(&run).assert().code(2);
 }
