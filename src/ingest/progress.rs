@@ -1,17 +1,30 @@
 //! A progress bar for large inputs, on stderr: only when the CLI turned it on
 //! ([`show_progress`], not under `--quiet`), stderr is a terminal, and reading
-//! has already taken [`DELAY`], so that a small run directory never flickers.
+//! has already taken [`DELAY`] (or `CANARY_REPORT_PROGRESS_DELAY_MS`
+//! milliseconds, when set), so that a small run directory never flickers.
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 static ENABLED: AtomicBool = AtomicBool::new(false);
 
 /// How long reading must have taken before the bar appears.
 pub const DELAY: Duration = Duration::from_secs(1);
+
+/// How long reading must have taken before the bar appears: [`DELAY`], or
+/// `CANARY_REPORT_PROGRESS_DELAY_MS` when it holds a number of milliseconds.
+fn delay() -> Duration {
+    static SET: OnceLock<Duration> = OnceLock::new();
+    *SET.get_or_init(|| {
+        std::env::var("CANARY_REPORT_PROGRESS_DELAY_MS")
+            .ok()
+            .and_then(|ms| ms.trim().parse().ok())
+            .map_or(DELAY, Duration::from_millis)
+    })
+}
 
 /// Turns the progress bar of [`super::read_run`] on or off (off by default,
 /// so that library callers and tests never draw one).
@@ -25,6 +38,7 @@ pub struct Progress {
     total: u64,
     done: AtomicU64,
     started: Instant,
+    delay: Duration,
     live: bool,
     bar: Mutex<Option<ProgressBar>>,
 }
@@ -36,6 +50,7 @@ impl Progress {
             total,
             done: AtomicU64::new(0),
             started: Instant::now(),
+            delay: delay(),
             live: ENABLED.load(Ordering::Relaxed) && std::io::stderr().is_terminal(),
             bar: Mutex::new(None),
         }
@@ -47,6 +62,7 @@ impl Progress {
             total: 0,
             done: AtomicU64::new(0),
             started: Instant::now(),
+            delay: DELAY,
             live: false,
             bar: Mutex::new(None),
         }
@@ -60,7 +76,7 @@ impl Progress {
         let mut bar = self.bar.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(bar) = bar.as_ref() {
             bar.set_position(done);
-        } else if done < self.total && self.started.elapsed() >= DELAY {
+        } else if done < self.total && self.started.elapsed() >= self.delay {
             let new = ProgressBar::with_draw_target(Some(self.total), ProgressDrawTarget::stderr());
             let style = ProgressStyle::with_template(
                 "reading inputs {wide_bar} {binary_bytes}/{binary_total_bytes}, {eta} left",

@@ -8,6 +8,7 @@ mod init;
 mod inputs;
 mod junit;
 mod perf_stats;
+mod progress;
 mod properties;
 mod samples;
 mod significance;
