@@ -10,6 +10,7 @@ use crate::build;
 use crate::classify::Status;
 use crate::ingest;
 use crate::model::MetricId;
+use crate::model::plain_number as num;
 use crate::report::ReportData;
 use crate::rules::{RuleId, RuleResult, Verdict};
 use crate::thresholds::{BoundKind, Statistic};
@@ -145,14 +146,6 @@ fn rule_side(r: &RuleResult) -> RuleSide {
 
 fn blocking(r: &Option<RuleSide>) -> bool {
     r.as_ref().is_some_and(|r| !r.passed && !r.disabled)
-}
-
-fn num(v: f64) -> String {
-    if v.fract() == 0.0 || v.abs() >= 100.0 {
-        format!("{v:.0}")
-    } else {
-        format!("{v:.2}")
-    }
 }
 
 fn with_unit(v: Option<f64>, unit: &str) -> String {

@@ -75,18 +75,7 @@ fn rule_case(run_id: &str, r: &RuleResult) -> Case {
 fn fmt_opt(v: Option<f64>, unit: &str) -> String {
     match v {
         None => "-".into(),
-        Some(v) => {
-            let n = if v.fract() == 0.0 || v.abs() >= 100.0 {
-                format!("{v:.0}")
-            } else {
-                format!("{v:.2}")
-            };
-            match unit {
-                "count" => n,
-                "%" => format!("{n}%"),
-                u => format!("{n} {u}"),
-            }
-        }
+        Some(v) => crate::model::with_unit(crate::model::plain_number(v), unit),
     }
 }
 

@@ -45,6 +45,7 @@ impl RuleId {
 }
 
 use crate::classify::{MetricVerdict, Status};
+use crate::model::plain_number as fmt_num;
 use crate::model::{
     DdlOutcome, Event, EventRecord, IncidentStatus, Manifest, MetricId, Phase, PhaseStatus,
     RunStatus, Severity,
@@ -265,14 +266,6 @@ fn state(s: crate::model::SwitchState) -> &'static str {
         crate::model::SwitchState::Off => "OFF",
         crate::model::SwitchState::On => "ON",
         crate::model::SwitchState::Unknown => "unreadable",
-    }
-}
-
-fn fmt_num(v: f64) -> String {
-    if v.fract() == 0.0 || v.abs() >= 100.0 {
-        format!("{v:.0}")
-    } else {
-        format!("{v:.2}")
     }
 }
 

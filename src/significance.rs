@@ -818,6 +818,8 @@ fn test_windows(samples: &[WindowSamples<'_>; 3]) -> [WindowTest; 2] {
 fn fmt_num(v: f64) -> String {
     if v == 0.0 {
         "0".into()
+    } else if let Some(s) = crate::model::too_large_to_spell(v) {
+        s
     } else if v.abs() >= 100.0 {
         format!("{v:.0}")
     } else if v.abs() >= 1.0 {

@@ -8,6 +8,25 @@ use std::str::FromStr;
 /// Seconds since the Unix epoch, UTC, with sub-second precision.
 pub type UnixSeconds = f64;
 
+/// A number too large to read digit by digit (|v| ≥ 1e15: a counter gone
+/// wrong, a value near `f64::MAX`) in scientific notation, `1.70e308`, as the
+/// charts write it; `None` for any other, which each table formats its way.
+pub fn too_large_to_spell(v: f64) -> Option<String> {
+    (v.is_finite() && v.abs() >= 1e15).then(|| format!("{v:.2e}"))
+}
+
+/// A value as the tables of rules, comparisons and JUnit print it: whole
+/// numbers and |v| ≥ 100 without decimals, others to two.
+pub fn plain_number(v: f64) -> String {
+    if let Some(s) = too_large_to_spell(v) {
+        s
+    } else if v.fract() == 0.0 || v.abs() >= 100.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
 /// A formatted number with its unit as the report writes it: `42` for a
 /// count, `12.5%`, `3.20 ms`.
 pub fn with_unit(number: String, unit: &str) -> String {
@@ -310,6 +329,18 @@ pub struct SourceFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn huge_values_print_in_scientific_notation_and_the_rest_as_before() {
+        assert_eq!(plain_number(1.7e307), "1.70e307");
+        assert_eq!(plain_number(-2.5e15), "-2.50e15");
+        assert_eq!(plain_number(999_999_999_999_999.0), "999999999999999");
+        assert_eq!(plain_number(12.345), "12.35");
+        assert_eq!(plain_number(250.4), "250");
+        assert_eq!(plain_number(7.0), "7");
+        assert_eq!(too_large_to_spell(f64::INFINITY), None);
+        assert_eq!(with_unit(plain_number(1.7e307), "%"), "1.70e307%");
+    }
 
     #[test]
     fn twenty_metrics_in_four_categories_as_the_template_counts_them() {

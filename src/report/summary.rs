@@ -145,7 +145,9 @@ pub struct ThresholdsUsed {
 }
 
 fn fmt_value(v: f64, unit: &str) -> String {
-    let n = if v.abs() >= 100.0 {
+    let n = if let Some(s) = crate::model::too_large_to_spell(v) {
+        s
+    } else if v.abs() >= 100.0 {
         format!("{v:.0}")
     } else {
         format!("{v:.2}")

@@ -417,7 +417,9 @@ fn tz_label(tz: FixedOffset) -> String {
 }
 
 fn num(v: f64) -> String {
-    if (v.fract() == 0.0 && v.abs() < 1e15) || v.abs() >= 100.0 {
+    if let Some(s) = crate::model::too_large_to_spell(v) {
+        s
+    } else if v.fract() == 0.0 || v.abs() >= 100.0 {
         format!("{v:.0}")
     } else if v.abs() >= 10.0 {
         format!("{v:.1}")
