@@ -61,15 +61,15 @@ def warm(run: pathlib.Path) -> None:
 
 
 def timed(cmd: list) -> tuple:
-    """(wall seconds, peak MB) of one run of `cmd`."""
+    """(wall seconds, peak MB, CPU seconds: user + system) of one run of `cmd`."""
     with tempfile.NamedTemporaryFile("r", suffix=".time") as out:
         started = time.perf_counter()
-        done = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", out.name, *cmd], capture_output=True, text=True)
+        done = subprocess.run(["/usr/bin/time", "-f", "%M %U %S", "-o", out.name, *cmd], capture_output=True, text=True)
         wall = time.perf_counter() - started
         if done.returncode != 0:
             sys.exit(f"failed ({done.returncode}): {' '.join(cmd)}\n{done.stdout}{done.stderr}")
-        peak_kib = int(out.read().strip().splitlines()[-1])
-    return wall, peak_kib * 1024 / 1e6
+        peak_kib, user, system = out.read().strip().splitlines()[-1].split()
+    return wall, int(peak_kib) * 1024 / 1e6, float(user) + float(system)
 
 
 def canary_stats(summary: pathlib.Path) -> dict:
@@ -128,10 +128,14 @@ def main() -> None:
             "size": size,
             "rows": rows_of(size),
             "bytes": metrics_bytes(run),
-            "canary_wall_s": statistics.median(w for w, _ in canary),
-            "canary_peak_mb": max(m for _, m in canary),
-            "polars_wall_s": statistics.median(w for w, _ in polars),
-            "polars_peak_mb": max(m for _, m in polars),
+            "canary_wall_s": statistics.median(w for w, _, _ in canary),
+            "canary_peak_mb": max(m for _, m, _ in canary),
+            "canary_cpu_s": statistics.median(c for _, _, c in canary),
+            "canary_walls_s": [w for w, _, _ in canary],
+            "polars_wall_s": statistics.median(w for w, _, _ in polars),
+            "polars_peak_mb": max(m for _, m, _ in polars),
+            "polars_cpu_s": statistics.median(c for _, _, c in polars),
+            "polars_walls_s": [w for w, _, _ in polars],
             "worst_relative_difference": diff,
         }
         results["csv"].append(row)
@@ -154,8 +158,9 @@ def main() -> None:
                     "size": size,
                     "rows": rows_of(size),
                     "bytes": metrics_bytes(run),
-                    "canary_wall_s": statistics.median(w for w, _ in times),
-                    "canary_peak_mb": max(m for _, m in times),
+                    "canary_wall_s": statistics.median(w for w, _, _ in times),
+                    "canary_peak_mb": max(m for _, m, _ in times),
+                    "canary_cpu_s": statistics.median(c for _, _, c in times),
                     "same_statistics_as_csv": same,
                 }
             )
@@ -176,6 +181,15 @@ def report(results: dict) -> None:
             f"{r['size']:>6} {r['bytes'] / 1e6:>9.1f} | {r['canary_wall_s']:>8.2f} {r['canary_peak_mb']:>8.0f} | "
             f"{r['polars_wall_s']:>8.2f} {r['polars_peak_mb']:>8.0f} | "
             f"{r['canary_wall_s'] / r['polars_wall_s']:>6.2f}x {r['canary_peak_mb'] / r['polars_peak_mb']:>6.2f}x | {same}"
+        )
+    # Wall time moves with the machine's other load; the spread of the runs
+    # and the CPU time (user + system) say how much.
+    print("spread of wall times (min-max) and CPU seconds (median, user + system):")
+    for r in results["csv"]:
+        print(
+            f"{r['size']:>6} canary-report {min(r['canary_walls_s']):.2f}-{max(r['canary_walls_s']):.2f} s, "
+            f"CPU {r['canary_cpu_s']:.2f} s | polars {min(r['polars_walls_s']):.2f}-{max(r['polars_walls_s']):.2f} s, "
+            f"CPU {r['polars_cpu_s']:.2f} s"
         )
     if len(results["csv"]) > 1:
         per_row = [f"{r['size']} {r['canary_wall_s'] / r['rows'] * 1e9:.0f}" for r in results["csv"]]
