@@ -131,7 +131,11 @@ pub struct BuildArgs {
     /// Exit with code 3 when the decision is STOP_AND_FIX (for CI gates).
     #[arg(long)]
     pub fail_on_stop: bool,
-    /// Print nothing but errors.
+    /// Print nothing but errors, and draw no progress bar.
+    ///
+    /// Otherwise a progress bar appears on stderr, when it is a terminal, once
+    /// reading has taken a second (CANARY_REPORT_PROGRESS_DELAY_MS sets that
+    /// delay in milliseconds).
     #[arg(long, short)]
     pub quiet: bool,
 }
