@@ -10,7 +10,7 @@ use crate::build;
 use crate::classify::Status;
 use crate::ingest;
 use crate::model::MetricId;
-use crate::model::plain_number as num;
+use crate::model::{plain_number, plain_value};
 use crate::report::ReportData;
 use crate::rules::{RuleId, RuleResult, Verdict};
 use crate::thresholds::{BoundKind, Statistic};
@@ -148,28 +148,17 @@ fn blocking(r: &Option<RuleSide>) -> bool {
     r.as_ref().is_some_and(|r| !r.passed && !r.disabled)
 }
 
-fn with_unit(v: Option<f64>, unit: &str) -> String {
-    match v {
-        None => "-".into(),
-        Some(v) => match unit {
-            "count" => num(v),
-            "%" => format!("{}%", num(v)),
-            u => format!("{} {u}", num(v)),
-        },
-    }
-}
-
 /// A bound as the tables write it, e.g. `>40 MB/s` or `>50% increase`.
 fn bound_text(kind: BoundKind, v: Option<f64>, unit: &str) -> String {
     let Some(v) = v else {
         return "none".into();
     };
     match kind {
-        BoundKind::Above => format!(">{}", with_unit(Some(v), unit)),
-        BoundKind::Below => format!("<{}", with_unit(Some(v), unit)),
-        BoundKind::IncreasePct => format!(">{}% increase", num(v)),
-        BoundKind::DecreasePct => format!(">{}% decrease", num(v)),
-        BoundKind::AbovePctOfMaxConnections => format!(">{}% of max_connections", num(v)),
+        BoundKind::Above => format!(">{}", plain_value(Some(v), unit)),
+        BoundKind::Below => format!("<{}", plain_value(Some(v), unit)),
+        BoundKind::IncreasePct => format!(">{}% increase", plain_number(v)),
+        BoundKind::DecreasePct => format!(">{}% decrease", plain_number(v)),
+        BoundKind::AbovePctOfMaxConnections => format!(">{}% of max_connections", plain_number(v)),
         BoundKind::None => "none".into(),
     }
 }
@@ -223,8 +212,8 @@ fn metric_why(unit: &str, a: &MetricSide, b: &MetricSide) -> String {
         if x != y {
             values.push(format!(
                 "{name} {} → {}",
-                with_unit(x, unit),
-                with_unit(y, unit)
+                plain_value(x, unit),
+                plain_value(y, unit)
             ));
         }
     }
@@ -233,8 +222,8 @@ fn metric_why(unit: &str, a: &MetricSide, b: &MetricSide) -> String {
     } else if !parts.is_empty() {
         parts.push(format!(
             "same values (during {}, post {})",
-            with_unit(b.during, unit),
-            with_unit(b.post, unit)
+            plain_value(b.during, unit),
+            plain_value(b.post, unit)
         ));
     }
     if parts.is_empty() {
@@ -423,9 +412,9 @@ fn pass_word(r: &Option<RuleSide>) -> &'static str {
 fn values(m: &MetricSide, unit: &str) -> String {
     format!(
         "{} / {} / {}",
-        with_unit(m.baseline, unit),
-        with_unit(m.during, unit),
-        with_unit(m.post, unit)
+        plain_value(m.baseline, unit),
+        plain_value(m.during, unit),
+        plain_value(m.post, unit)
     )
 }
 

@@ -15,6 +15,7 @@
 //! XML-escaped and characters XML 1.0 cannot hold are replaced.
 
 use crate::classify::Status;
+use crate::model::plain_value;
 use crate::report::ReportData;
 use crate::report::summary::MetricRow;
 use crate::rules::RuleResult;
@@ -72,22 +73,15 @@ fn rule_case(run_id: &str, r: &RuleResult) -> Case {
     }
 }
 
-fn fmt_opt(v: Option<f64>, unit: &str) -> String {
-    match v {
-        None => "-".into(),
-        Some(v) => crate::model::with_unit(crate::model::plain_number(v), unit),
-    }
-}
-
 fn metric_facts(m: &MetricRow) -> String {
     let v = &m.verdict;
     format!(
         "{} {}: baseline {}, during {}, post {}; bounds {:?} warning {}, critical {} ({:?})",
         m.label,
         m.status.key(),
-        fmt_opt(v.baseline_value, &m.unit),
-        fmt_opt(v.during_value, &m.unit),
-        fmt_opt(v.post_value, &m.unit),
+        plain_value(v.baseline_value, &m.unit),
+        plain_value(v.during_value, &m.unit),
+        plain_value(v.post_value, &m.unit),
         m.bound_kind,
         m.warning.map_or("none".into(), |w| format!("{w}")),
         m.critical.map_or("none".into(), |c| format!("{c}")),
@@ -108,10 +102,10 @@ fn metric_case(data: &ReportData, m: &MetricRow) -> Case {
         .map(|b| {
             format!(
                 "; worst {} in the {} window against the {} bound {}",
-                fmt_opt(Some(b.peak), &m.unit),
+                plain_value(Some(b.peak), &m.unit),
                 b.window.key(),
                 b.level.key().to_lowercase(),
-                fmt_opt(Some(b.bound), &m.unit)
+                plain_value(Some(b.bound), &m.unit)
             )
         })
         .unwrap_or_default();

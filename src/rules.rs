@@ -45,10 +45,9 @@ impl RuleId {
 }
 
 use crate::classify::{MetricVerdict, Status};
-use crate::model::plain_number as fmt_num;
 use crate::model::{
     DdlOutcome, Event, EventRecord, IncidentStatus, Manifest, MetricId, Phase, PhaseStatus,
-    RunStatus, Severity,
+    RunStatus, Severity, plain_number,
 };
 use crate::thresholds::Thresholds;
 use schemars::JsonSchema;
@@ -373,7 +372,7 @@ pub fn decide(
                 "worst post-phase latency change {:+.1}% ({}), allowed under +{}%",
                 d,
                 m.label(),
-                fmt_num(max)
+                plain_number(max)
             ),
             None => "no latency metric has both a baseline and a post-phase value".into(),
         },
@@ -449,7 +448,7 @@ pub fn decide(
                 "{} was already {} in the baseline ({}): fix before widening the scope",
                 v.metric.label(),
                 lvl.key(),
-                v.baseline_value.map(fmt_num).unwrap_or_default()
+                v.baseline_value.map(plain_number).unwrap_or_default()
             ),
             metric: Some(v.metric),
         })
@@ -510,10 +509,10 @@ pub fn apply_significance(
                             "after"
                         },
                         if hl.shift > 0.0 { "+" } else { "" },
-                        fmt_num(hl.shift),
+                        plain_number(hl.shift),
                         hl.confidence * 100.0,
-                        fmt_num(hl.ci_low),
-                        fmt_num(hl.ci_high),
+                        plain_number(hl.ci_low),
+                        plain_number(hl.ci_high),
                         crate::significance::fmt_p(t.p_value),
                         t.rank_biserial
                     ))
@@ -550,7 +549,7 @@ pub fn apply_significance(
 
 /// "P99 +112 % during the DDL (bound +100 %), sustained 4 min from 19:52" style facts.
 fn describe_breach(v: &MetricVerdict) -> String {
-    let value = |x: f64| crate::model::with_unit(fmt_num(x), v.metric.unit());
+    let value = |x: f64| crate::model::with_unit(plain_number(x), v.metric.unit());
     let worst = v
         .breaches
         .iter()

@@ -27,6 +27,11 @@ pub fn plain_number(v: f64) -> String {
     }
 }
 
+/// A value as [`plain_number`] prints it, with its unit; `-` when there is none.
+pub fn plain_value(v: Option<f64>, unit: &str) -> String {
+    v.map_or_else(|| "-".into(), |v| with_unit(plain_number(v), unit))
+}
+
 /// A formatted number with its unit as the report writes it: `42` for a
 /// count, `12.5%`, `3.20 ms`.
 pub fn with_unit(number: String, unit: &str) -> String {
