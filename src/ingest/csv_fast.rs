@@ -17,7 +17,6 @@ use crate::model::{InputMetric, Sample};
 use memchr::{memchr, memchr_iter, memrchr};
 use std::io::Read;
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, PoisonError, mpsc};
 
 /// Bytes per block (more when a line is longer): large enough that per-block
@@ -313,7 +312,6 @@ fn read_in_parallel<R: Read>(
             ended: None,
         }),
         changed: Condvar::new(),
-        stop: AtomicBool::new(false),
     };
     let (free_tx, free_rx) = mpsc::channel::<Vec<u8>>();
     let read = std::thread::scope(|scope| {
@@ -341,7 +339,7 @@ fn read_in_parallel<R: Read>(
         }
         let _ = free_tx.send(buf);
         let mut seq = 0u64;
-        while !turn.stop.load(Ordering::Relaxed) {
+        while !turn.ended() {
             let Ok(buf) = free_rx.recv() else {
                 return Err(worker_died());
             };
@@ -378,8 +376,6 @@ fn read_in_parallel<R: Read>(
 struct Turn<'a> {
     state: Mutex<TurnState<'a>>,
     changed: Condvar,
-    /// A block ended the fast path: read no more.
-    stop: AtomicBool,
 }
 
 struct TurnState<'a> {
@@ -391,6 +387,12 @@ struct TurnState<'a> {
 }
 
 impl Turn<'_> {
+    /// Whether a block ended the fast path: read no more.
+    fn ended(&self) -> bool {
+        let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.ended.is_some()
+    }
+
     /// Waits for block `seq`'s turn and takes its outcome (after an ending,
     /// only passes the turn on).
     fn append(&self, seq: u64, offset: u64, parsed: Parsed, spare: &mut Spare) {
@@ -405,7 +407,6 @@ impl Turn<'_> {
             let outcome = state.reader.take(offset, parsed, spare);
             if !matches!(outcome, Ok(None)) {
                 state.ended = Some(outcome);
-                self.stop.store(true, Ordering::Relaxed);
             }
         }
         state.next += 1;
@@ -847,8 +848,7 @@ fn same_name(a: &[u8], b: &[u8]) -> bool {
 /// of the one division exact, so IEEE division rounds correctly).
 #[inline(always)]
 fn decimal_at(bytes: &[u8], at: usize) -> Option<(f64, usize)> {
-    if let Some(window) = bytes.get(at..at + 32)
-        && let Ok(window) = <&[u8; 32]>::try_from(window)
+    if let Some(window) = bytes_at(bytes, at)
         && let Some((value, len)) = short_decimal(window)
     {
         return Some((value, at + len));
@@ -857,23 +857,13 @@ fn decimal_at(bytes: &[u8], at: usize) -> Option<(f64, usize)> {
 }
 
 /// [`decimal_at`] for the common shape, read from a fixed window without a
-/// loop: at most 16 integer digits, at most 7 decimals, 18 digits in all.
+/// loop: at most 15 integer digits, at most 7 decimals, 18 digits in all.
 /// `None` for anything else, which the general reader then takes.
 #[inline(always)]
 fn short_decimal(window: &[u8; 32]) -> Option<(f64, usize)> {
-    let word = |i: usize| word_at(window, i);
-    let (high, high_digits) = word_digits(word(0));
-    let (int, int_digits) = if high_digits < 8 {
-        (high, high_digits)
-    } else {
-        let (low, low_digits) = word_digits(word(8));
-        if low_digits == 8 {
-            return None;
-        }
-        (high * POWERS_OF_TEN_U64[low_digits] + low, 8 + low_digits)
-    };
+    let (int, int_digits) = leading_integer(window)?;
     let (mantissa, digits, decimals, end) = if window[int_digits] == b'.' {
-        let (fraction, decimals) = word_digits(word(int_digits + 1));
+        let (fraction, decimals) = word_digits(word_at(window, int_digits + 1));
         if decimals == 8 || int_digits + decimals > 18 {
             return None;
         }
@@ -890,6 +880,18 @@ fn short_decimal(window: &[u8; 32]) -> Option<(f64, usize)> {
         return None;
     }
     Some((mantissa as f64 / POWERS_OF_TEN_F64[decimals], end))
+}
+
+/// The leading ASCII digits of `window`, at most 15 of them: their value and
+/// count (`None` past 15).
+#[inline(always)]
+fn leading_integer(window: &[u8; 32]) -> Option<(u64, usize)> {
+    let (high, high_digits) = word_digits(word_at(window, 0));
+    if high_digits < 8 {
+        return Some((high, high_digits));
+    }
+    let (low, low_digits) = word_digits(word_at(window, 8));
+    (low_digits < 8).then(|| (high * POWERS_OF_TEN_U64[low_digits] + low, 8 + low_digits))
 }
 
 /// The leading ASCII digits of eight bytes (the first in the lowest byte):
@@ -912,14 +914,8 @@ impl Seconds {
     /// The whole seconds that `window` starts with: one to fifteen digits
     /// and a decimal point (`None` for any other start).
     fn of(window: &[u8; 32]) -> Option<Self> {
-        let (high, high_digits) = word_digits(word_at(window, 0));
-        let (value, digits) = if high_digits < 8 {
-            (high, high_digits)
-        } else {
-            let (low, low_digits) = word_digits(word_at(window, 8));
-            (high * POWERS_OF_TEN_U64[low_digits] + low, 8 + low_digits)
-        };
-        if digits == 0 || digits > 15 || window[digits] != b'.' {
+        let (value, digits) = leading_integer(window)?;
+        if digits == 0 || window[digits] != b'.' {
             return None;
         }
         // The digits and the point, as two words under masks.
