@@ -422,14 +422,15 @@ mod tests {
             text.into_bytes()
         };
         let in_order = rows(&(10..60).collect::<Vec<_>>());
-        // Out of order only where one tiny block ends and the next begins.
         let mut swapped: Vec<u32> = (10..60).collect();
         swapped.swap(30, 31);
         let swapped = rows(&swapped);
         let path = Path::new("run/metrics/a.csv");
+        // Blocks of the smallest size hold one row each: a metric's samples
+        // meet only where one block ends and the next begins.
         let read = |text: &[u8]| {
             let input = std::io::Cursor::new(text.to_vec());
-            parse_in_blocks(path, input, &Progress::hidden(), 64).unwrap()
+            parse_in_blocks(path, input, &Progress::hidden(), 16).unwrap()
         };
         assert_eq!(read(&in_order).in_time_order.len(), 2);
         assert!(read(&swapped).in_time_order.is_empty());
