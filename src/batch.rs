@@ -10,9 +10,9 @@
 
 use crate::build::{self, BuildOptions};
 use crate::error::InputError;
+use crate::judge::rules::Verdict;
 use crate::report::ReportData;
 use crate::report::view::counted;
-use crate::rules::Verdict;
 use anyhow::Context;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};

@@ -1,14 +1,11 @@
 //! `build`: a run directory in, the report out. Judging and rendering are
 //! pure; [`write_outputs`] is the one place that writes.
 
-use crate::analysis::{self, RunAnalysis};
-use crate::classify;
 use crate::error::InputError;
 use crate::ingest;
+use crate::judge::Judgement;
 use crate::model::RunData;
 use crate::report::{self, Lang, ReportData, summary::ThresholdsUsed};
-use crate::rules;
-use crate::significance::SignificanceCache;
 use crate::thresholds::Thresholds;
 use anyhow::Context;
 use sha2::{Digest, Sha256};
@@ -73,11 +70,12 @@ pub fn load_thresholds(path: Option<&Path>) -> Result<ThresholdsUsed, InputError
             values: Thresholds::default(),
         }),
         Some(p) => {
+            // One read: the hash describes exactly the bytes parsed.
             let bytes = std::fs::read(p).map_err(|source| InputError::Io {
                 path: p.to_path_buf(),
                 source,
             })?;
-            let values = Thresholds::from_toml_file(p)?;
+            let values = Thresholds::from_toml_bytes(p, &bytes)?;
             Ok(ThresholdsUsed {
                 source: p.display().to_string(),
                 sha256: Some(
@@ -92,35 +90,19 @@ pub fn load_thresholds(path: Option<&Path>) -> Result<ThresholdsUsed, InputError
     }
 }
 
-/// A judged run: the numbers (whose timelines the charts draw) and the
-/// report's data.
+/// A judged run: the judgement (whose timelines the charts draw) and the
+/// report's data gathered from it.
 #[derive(Debug, Clone)]
 pub struct Judged {
-    pub analysis: RunAnalysis,
+    pub judgement: Judgement,
     pub data: ReportData,
 }
 
-/// Analyses, classifies and decides. Pure.
+/// Judges the run, then gathers the report's data. Pure.
 pub fn judge(run: &RunData, thresholds: ThresholdsUsed) -> Judged {
-    let th = &thresholds.values;
-    // The significance tests of raw distributions need only the samples and
-    // the windows: on millions of samples they run beside the analysis.
-    let (analysis, tests) = std::thread::scope(|scope| {
-        let windows = analysis::windows_of(run);
-        let tests = scope.spawn(move || SignificanceCache::for_raw(run, &windows));
-        let analysis = analysis::analyze(run, th);
-        let tests = tests
-            .join()
-            .unwrap_or_else(|e| std::panic::resume_unwind(e));
-        (analysis, tests)
-    });
-    let verdicts = classify::classify(&analysis, th, run.manifest.max_connections);
-    let facts = rules::log_facts(&run.events);
-    let decision = rules::decide(&run.manifest, &facts, &verdicts, th);
-    let data = report::assemble(
-        run, &analysis, &verdicts, &facts, &decision, thresholds, tests,
-    );
-    Judged { analysis, data }
+    let judgement = crate::judge::judge(run, &thresholds.values);
+    let data = report::assemble(run, &judgement, thresholds);
+    Judged { judgement, data }
 }
 
 /// Renders the chosen formats as (path relative to the output directory,
@@ -140,7 +122,7 @@ pub fn render(
     let charts = if md || html {
         report::charts::build_charts(
             run,
-            &judged.analysis,
+            &judged.judgement.analysis,
             data,
             &data.thresholds.values,
             report::view::display_offset_s(&run.manifest),

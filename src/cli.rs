@@ -3,9 +3,9 @@
 
 use crate::build::{self, BuildOptions, Format};
 use crate::error::InputError;
+use crate::judge::rules::Verdict;
 use crate::report::Lang;
 use crate::report::view::{counted, human_bytes};
-use crate::rules::Verdict;
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use std::io::Write;
 use std::path::{Path, PathBuf};

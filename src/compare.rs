@@ -7,12 +7,12 @@
 //! [`render_markdown`] print it, and `compare.json` is [`Comparison`] as is.
 
 use crate::build;
-use crate::classify::Status;
 use crate::ingest;
+use crate::judge::classify::Status;
+use crate::judge::rules::{RuleId, RuleResult, Verdict};
 use crate::model::MetricId;
 use crate::model::{plain_number, plain_value};
 use crate::report::ReportData;
-use crate::rules::{RuleId, RuleResult, Verdict};
 use crate::thresholds::{BoundKind, Statistic};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;

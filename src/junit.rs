@@ -14,11 +14,11 @@
 //! Every `<failure>` carries the reason as `message` and in its text. Text is
 //! XML-escaped and characters XML 1.0 cannot hold are replaced.
 
-use crate::classify::Status;
-use crate::model::plain_value;
+use crate::judge::classify::Status;
+use crate::judge::rules::RuleResult;
+use crate::model::{Severity, plain_value};
 use crate::report::ReportData;
 use crate::report::summary::MetricRow;
-use crate::rules::RuleResult;
 use std::fmt::Write as _;
 
 /// Escapes text for an XML attribute or element, and replaces characters
@@ -93,19 +93,17 @@ fn metric_case(data: &ReportData, m: &MetricRow) -> Case {
     let warnings_block = data.thresholds.values.rules.warnings_block;
     let sig = m.significance.as_ref();
     let sig_blocks = sig.is_some_and(|s| s.blocks && s.worsened());
-    let worst_breach = m
-        .verdict
-        .breaches
-        .iter()
-        .filter(|b| b.level == m.status)
-        .max_by(|a, b| a.peak.total_cmp(&b.peak))
-        .map(|b| {
+    let worst_breach = data
+        .episodes_of(m.metric)
+        .filter(|e| e.level == m.status)
+        .max_by(|a, b| a.duration_s().total_cmp(&b.duration_s()))
+        .map(|e| {
             format!(
-                "; worst {} in the {} window against the {} bound {}",
-                plain_value(Some(b.peak), &m.unit),
-                b.window.key(),
-                b.level.key().to_lowercase(),
-                plain_value(Some(b.bound), &m.unit)
+                "; beyond the {} bound {} for {:.0} s, peak {}",
+                e.level.key().to_lowercase(),
+                plain_value(Some(e.bound), &m.unit),
+                e.duration_s(),
+                plain_value(Some(e.peak), &m.unit)
             )
         })
         .unwrap_or_default();
@@ -276,11 +274,13 @@ pub fn step_summary(data: &ReportData) -> String {
     let passed = data.reasons.iter().filter(|r| r.passed).count();
     let _ = writeln!(
         o,
-        "\nRules passed: {passed}/{}; alerts fired: {} ({} critical, {} warning); thresholds: {}\n",
+        "\nRules passed: {passed}/{}; alerts logged: {} ({} critical, {} warning); incidents logged: {}; breach episodes: {}; thresholds: {}\n",
         data.reasons.len(),
-        data.alerts_fired,
-        data.alerts_critical,
-        data.alerts_warning,
+        data.alerts.len(),
+        data.alerts_of(Severity::Critical),
+        data.alerts_of(Severity::Warning),
+        data.incidents.len(),
+        data.episodes.len(),
         cell(&data.thresholds.source)
     );
     if data.blockers.is_empty() {

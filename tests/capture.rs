@@ -8,11 +8,11 @@
 mod support;
 
 use canary_report::capture::{self, CaptureArgs, CaptureOutcome, CaptureStatus, Ending};
+use canary_report::judge::rules::Verdict;
 use canary_report::model::{
     DdlOutcome, Event, EventRecord, InputMetric, Manifest, Phase, PhaseStatus, RollbackTrigger,
     RunStatus, StepStatus, SwitchState,
 };
-use canary_report::rules::Verdict;
 use chrono::{DateTime, Utc};
 use clap::Parser;
 use mysql::prelude::*;
@@ -995,7 +995,7 @@ fn a_baseline_already_beyond_a_critical_bound_stops_before_the_ddl() {
         .unwrap();
     assert_eq!(
         threads.verdict.pre_existing,
-        Some(canary_report::classify::Status::Critical)
+        Some(canary_report::judge::classify::Status::Critical)
     );
     eprintln!(
         "critical bound broken in the baseline: {:.1} s",

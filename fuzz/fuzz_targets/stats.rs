@@ -5,7 +5,7 @@
 #![no_main]
 
 use arbitrary::Arbitrary;
-use canary_report::analysis::rolling_quantiles;
+use canary_report::judge::analysis::rolling_quantiles;
 use canary_report::model::Sample;
 use canary_report::stats::{quantile_sorted, quantiles, summarize, summarize_banded_values};
 use libfuzzer_sys::fuzz_target;

@@ -149,17 +149,39 @@ pub fn read_metrics_with(run_dir: &Path, mapping: &Mapping) -> Result<Metrics, I
         };
         out.warnings
             .extend(samples.notes.iter().map(|note| format!("{rel}: {note}")));
+        let (first, last) = time_range(&samples);
         out.sources.push(SourceFile {
             path: rel,
             format: format.to_owned(),
             rows: samples.rows,
             bytes,
+            first,
+            last,
         });
         parts.push((path, samples));
     }
     drop(progress);
     out.series = merge_series(parts)?;
     Ok(out)
+}
+
+/// The first and last sample time of a file (its series in time order need
+/// only their ends looked at).
+fn time_range(samples: &FileSamples) -> (Option<f64>, Option<f64>) {
+    let mut range: Option<(f64, f64)> = None;
+    for (metric, series) in &samples.series {
+        let ends = if samples.in_time_order.contains(metric) {
+            series.first().zip(series.last()).map(|(a, b)| (a.t, b.t))
+        } else {
+            series.iter().fold(None, |r: Option<(f64, f64)>, s| {
+                Some(r.map_or((s.t, s.t), |(lo, hi)| (lo.min(s.t), hi.max(s.t))))
+            })
+        };
+        if let Some((lo, hi)) = ends {
+            range = Some(range.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))));
+        }
+    }
+    (range.map(|r| r.0), range.map(|r| r.1))
 }
 
 type ReadOutcome = Result<(&'static str, FileOutcome), InputError>;

@@ -34,6 +34,10 @@ pub struct Manifest {
     /// The server's `max_connections`; active-connection bounds are a share of it.
     #[serde(default)]
     pub max_connections: Option<u64>,
+    /// The replica whose replication lag the canary watches (e.g.
+    /// `db-t57-r01`); with one, replication lag is a required metric.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replica: Option<String>,
     /// The parts of the report only a person can write.
     #[serde(default)]
     pub human: HumanInput,
@@ -285,5 +289,41 @@ mod schemas_default {
     }
     pub fn high() -> String {
         "High".into()
+    }
+}
+
+/// `+07:00` → an offset; anything unreadable falls back to UTC and says so in
+/// the label (`UTC`).
+pub fn parse_offset(s: &str) -> Option<chrono::FixedOffset> {
+    let s = s.trim().trim_start_matches("UTC");
+    if s.is_empty() || s == "Z" {
+        return chrono::FixedOffset::east_opt(0);
+    }
+    let (sign, rest) = match s.as_bytes().first()? {
+        b'+' => (1, &s[1..]),
+        b'-' => (-1, &s[1..]),
+        _ => return None,
+    };
+    let (h, m) = match rest.split_once(':') {
+        Some((h, m)) => (h.parse::<i32>().ok()?, m.parse::<i32>().ok()?),
+        None => (rest.parse::<i32>().ok()?, 0),
+    };
+    // Real offsets lie within ±23:59; anything else is not an offset.
+    if !(0..=23).contains(&h) || !(0..=59).contains(&m) {
+        return None;
+    }
+    chrono::FixedOffset::east_opt(sign * (h * 3600 + m * 60))
+}
+
+impl Manifest {
+    /// A time as the report shows it: `HH:MM:SS` at the display offset.
+    pub fn local_hms(&self, t: crate::model::UnixSeconds) -> String {
+        let tz = parse_offset(&self.display_timezone)
+            .unwrap_or_else(|| chrono::FixedOffset::east_opt(0).expect("UTC is an offset"));
+        chrono::DateTime::from_timestamp_micros((t * 1e6).round() as i64)
+            .unwrap_or_default()
+            .with_timezone(&tz)
+            .format("%H:%M:%S")
+            .to_string()
     }
 }

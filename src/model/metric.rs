@@ -322,13 +322,18 @@ pub struct Sample {
 }
 
 /// Where a sample was read from, kept so that a report can point at its raw data.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct SourceFile {
     /// Path relative to the run directory.
     pub path: String,
     pub format: String,
     pub rows: u64,
     pub bytes: u64,
+    /// The first and last sample's time: whether the file covers the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first: Option<UnixSeconds>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last: Option<UnixSeconds>,
 }
 
 #[cfg(test)]

@@ -4,11 +4,13 @@ pub mod events;
 pub mod manifest;
 pub mod metric;
 pub mod phase;
+pub mod rule;
 
 pub use events::*;
 pub use manifest::*;
 pub use metric::*;
 pub use phase::*;
+pub use rule::*;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -1,5 +1,5 @@
 //! The phases of a canary run, as the template's timeline names them, and the
-//! three windows the analysis compares.
+//! windows the analysis compares.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -69,7 +69,8 @@ impl fmt::Display for Phase {
     }
 }
 
-/// The three windows metrics are compared over: before, during and after the DDL.
+/// The windows metrics are compared over: before the DDL, during it, after it
+/// with the index in place, and, when the index was rolled back, after that.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
 )]
@@ -78,16 +79,26 @@ pub enum Window {
     Baseline,
     During,
     Post,
+    AfterRollback,
 }
 
 impl Window {
-    pub const ALL: [Window; 3] = [Window::Baseline, Window::During, Window::Post];
+    pub const ALL: [Window; 4] = [
+        Window::Baseline,
+        Window::During,
+        Window::Post,
+        Window::AfterRollback,
+    ];
+
+    /// The windows in which the index existed: the ones the rules judge.
+    pub const WITH_INDEX: [Window; 2] = [Window::During, Window::Post];
 
     pub fn key(self) -> &'static str {
         match self {
             Window::Baseline => "baseline",
             Window::During => "during",
             Window::Post => "post",
+            Window::AfterRollback => "after_rollback",
         }
     }
 }

@@ -19,12 +19,15 @@
 //! downsample and cap everything they draw.
 
 use super::summary::{MetricRow, ReportData};
-use crate::analysis::{self, DataSource, MetricAnalysis, PhaseTiming, RunAnalysis, TimeSource};
 use crate::charts::{
     Band, BoundDirection, BoundLine, GanttRow, NamedLine, TimeSeriesChart, gantt_svg,
     kill_switch_svg, status_grid_svg, time_series_svg,
 };
-use crate::classify::Status;
+use crate::judge::analysis::{
+    self, DataSource, MetricAnalysis, PhaseTiming, RunAnalysis, TimeSource,
+};
+use crate::judge::bounds::Episode;
+use crate::judge::classify::Status;
 use crate::model::{
     Event, InputMetric, MetricId, PhaseStatus, RawLatency, RunData, Sample, Window,
 };
@@ -156,6 +159,7 @@ fn baseline_level(row: &MetricRow) -> Option<f64> {
 pub fn metric_chart_input(
     metric: &MetricAnalysis,
     row: &MetricRow,
+    episodes: &[&Episode],
     windows: &analysis::Windows,
     rolling_window_s: f64,
     other_quantile: Option<NamedLine>,
@@ -177,21 +181,20 @@ pub fn metric_chart_input(
             })
         })
         .collect();
-    let breaches = v
-        .breaches
+    let breaches = episodes
         .iter()
-        .map(|b| {
-            let level = if b.level == Status::Critical {
+        .map(|e| {
+            let level = if e.level == Status::Critical {
                 "critical"
             } else {
                 "warning"
             };
-            let label = if b.window == Window::Baseline {
-                format!("{level} (baseline)")
+            let label = if e.pre_existing {
+                format!("{level} (pre-existing)")
             } else {
                 level.to_string()
             };
-            (b.start, label)
+            (e.start, label)
         })
         .collect();
     let mut chart = TimeSeriesChart {
@@ -358,9 +361,11 @@ pub fn build_charts(
                 .clone(),
             _ => None,
         };
+        let episodes: Vec<&Episode> = data.episodes_of(m.metric).collect();
         let input = metric_chart_input(
             m,
             row,
+            &episodes,
             &analysis.windows,
             thresholds.rolling_window_s,
             other,

@@ -92,6 +92,17 @@ const LABELS: &[(&str, &str, &str)] = &[
     ("watch", "ข้อที่ต้องระวัง", "Watch"),
     ("improve", "ข้อที่ต้องปรับปรุง", "Improve"),
     (
+        "episodes_title",
+        "Breach episodes ที่พบในข้อมูล (found in the data, one per continuous breach)",
+        "Breach episodes found in the data (one per continuous breach)",
+    ),
+    (
+        "no_episode",
+        "✅ ไม่พบ breach episode ในข้อมูล",
+        "✅ No breach episode in the data",
+    ),
+    ("pre_existing", "มีอยู่ก่อน DDL", "pre-existing, before the DDL"),
+    (
         "no_incident",
         "✅ ไม่มี incident/warning ตลอดการรัน Canary",
         "✅ No incident or warning during the whole canary run",

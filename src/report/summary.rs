@@ -1,19 +1,19 @@
 //! The report's data: everything judged about a run, as plain values. It is
 //! `summary.json` as is, and what the Markdown and HTML views are built from.
 
-use crate::analysis::{DataSource, PhaseTiming, RunAnalysis, Windows, unix};
-use crate::classify::{Breach, MetricVerdict, Status, beyond};
-use crate::model::{
-    Category, Event, MetricId, RunData, Sample, Severity, SourceFile, UnixSeconds, Window,
-};
-use crate::rules::{Decision, LogFacts, RuleResult, Verdict};
+use crate::judge::analysis::{DataSource, PhaseTiming, Windows};
+use crate::judge::bounds::Episode;
+use crate::judge::classify::{MetricVerdict, Status};
+use crate::judge::rules::{RuleResult, Verdict};
+use crate::judge::{Alert, Incident, Judgement};
+use crate::model::{Category, MetricId, RunData, Severity, SourceFile};
 use crate::stats::Summary;
-use crate::thresholds::{BoundKind, MetricThreshold, Thresholds};
+use crate::thresholds::{BoundKind, Thresholds};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Version of the summary.json format.
-pub const SUMMARY_SCHEMA_VERSION: u32 = 1;
+pub const SUMMARY_SCHEMA_VERSION: u32 = 2;
 
 /// `summary.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -29,16 +29,15 @@ pub struct ReportData {
     /// Every rule of 7.2 with what was found.
     pub reasons: Vec<RuleResult>,
     pub blockers: Vec<RuleResult>,
-    pub conditions: Vec<crate::rules::DerivedCondition>,
+    pub conditions: Vec<crate::judge::rules::DerivedCondition>,
     pub metrics: Vec<MetricRow>,
     pub counts: Counts,
-    pub incidents: Vec<IncidentRow>,
-    /// Alerts fired: `alert` events and metric breaches, of any severity.
-    pub alerts_fired: usize,
-    /// Of those, critical ones.
-    pub alerts_critical: usize,
-    /// Of those, warnings.
-    pub alerts_warning: usize,
+    /// The alerts the run's log recorded live.
+    pub alerts: Vec<Alert>,
+    /// The incidents the team logged.
+    pub incidents: Vec<Incident>,
+    /// The breach episodes the judge found in the data, by start time.
+    pub episodes: Vec<Episode>,
     pub phases: Vec<PhaseTiming>,
     pub windows: Windows,
     pub thresholds: ThresholdsUsed,
@@ -63,11 +62,13 @@ pub struct MetricRow {
     pub baseline: Option<Summary>,
     pub during: Option<Summary>,
     pub post: Option<Summary>,
+    #[serde(default)]
+    pub after_rollback: Option<Summary>,
     /// Baseline against during and post: Mann-Whitney U, Hodges-Lehmann
     /// shift, effect size (report section 3.6). Absent in summaries written
     /// before it existed.
     #[serde(default)]
-    pub significance: Option<crate::significance::MetricSignificance>,
+    pub significance: Option<crate::judge::significance::MetricSignificance>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -111,29 +112,6 @@ impl Counts {
     }
 }
 
-/// Where a row of the incident log comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum IncidentOrigin {
-    /// An `incident` event written by the executor or a person.
-    Recorded,
-    /// A metric breach found by the analysis.
-    Breach,
-}
-
-/// A row of section 4's incident log.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct IncidentRow {
-    pub time: UnixSeconds,
-    pub severity: Severity,
-    pub description: String,
-    pub action: Option<String>,
-    pub resolution: Option<String>,
-    pub resolved: bool,
-    pub origin: IncidentOrigin,
-    pub metric: Option<MetricId>,
-}
-
 /// Which thresholds judged the run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ThresholdsUsed {
@@ -144,122 +122,17 @@ pub struct ThresholdsUsed {
     pub values: Thresholds,
 }
 
-fn fmt_value(v: f64, unit: &str) -> String {
-    let n = if let Some(s) = crate::model::too_large_to_spell(v) {
-        s
-    } else if v.abs() >= 100.0 {
-        format!("{v:.0}")
-    } else {
-        format!("{v:.2}")
-    };
-    crate::model::with_unit(n, unit)
-}
-
-fn breach_row(
-    b: &Breach,
-    th: &MetricThreshold,
-    verdict: &MetricVerdict,
-    timeline: &[Sample],
-) -> IncidentRow {
-    let m = b.metric;
-    let direction = match th.kind {
-        BoundKind::Below | BoundKind::DecreasePct => "below",
-        _ => "above",
-    };
-    let how = if b.sustained {
-        format!("for {:.0} s", b.duration_s())
-    } else {
-        format!(
-            "as the {} window's {:?} value",
-            b.window.key(),
-            th.statistic
-        )
-        .to_lowercase()
-    };
-    let relative = match th.kind {
-        BoundKind::IncreasePct | BoundKind::DecreasePct => verdict
-            .baseline_value
-            .map(|base| format!(" (baseline {})", fmt_value(base, m.unit())))
-            .unwrap_or_default(),
-        _ => String::new(),
-    };
-    // Resolved when the metric came back within the bound after the breach and
-    // is still within it at the end of the record.
-    let resolved = timeline
-        .last()
-        .is_some_and(|last| last.t > b.end && !beyond(th.kind, last.v, b.bound));
-    IncidentRow {
-        time: b.start,
-        severity: if b.level == Status::Critical {
-            Severity::Critical
-        } else {
-            Severity::Warning
-        },
-        description: format!(
-            "{} {direction} {} bound {}{relative}: worst {} {how}, {} window",
-            m.label(),
-            b.level.key(),
-            fmt_value(b.bound, m.unit()),
-            fmt_value(b.peak, m.unit()),
-            b.window.key()
-        ),
-        action: Some("Detected by canary-report from the recorded metrics".into()),
-        resolution: Some(if resolved {
-            "Back within the bound by the end of the record".into()
-        } else {
-            "Still beyond the bound at the end of the record".into()
-        }),
-        resolved,
-        origin: IncidentOrigin::Breach,
-        metric: Some(m),
-    }
-}
-
-/// Puts everything together into the report's data.
-pub fn assemble(
-    run: &RunData,
-    analysis: &RunAnalysis,
-    verdicts: &[MetricVerdict],
-    facts: &LogFacts,
-    decision: &Decision,
-    thresholds: ThresholdsUsed,
-    mut cache: crate::significance::SignificanceCache,
-) -> ReportData {
+/// Gathers the judgement into the report's data. Judges nothing.
+pub fn assemble(run: &RunData, judgement: &Judgement, thresholds: ThresholdsUsed) -> ReportData {
     let th = &thresholds.values;
-    let significance: Vec<crate::significance::MetricSignificance> = analysis
-        .metrics
-        .iter()
-        .zip(verdicts)
-        .map(|(a, v)| {
-            crate::significance::compare_metric(
-                run,
-                a,
-                &analysis.windows,
-                v,
-                th.for_metric(a.metric),
-                &mut cache,
-            )
-        })
-        .collect();
-    // A significant worsening blocks only where the thresholds say so.
-    let mut decision = decision.clone();
-    crate::rules::apply_significance(
-        &mut decision,
-        &analysis
-            .metrics
-            .iter()
-            .map(|a| a.metric)
-            .zip(&significance)
-            .collect::<Vec<_>>(),
-        th,
-    );
-    let decision = &decision;
+    let analysis = &judgement.analysis;
+    let decision = &judgement.decision;
     let mut counts = Counts::default();
     let metrics: Vec<MetricRow> = analysis
         .metrics
         .iter()
-        .zip(verdicts)
-        .zip(significance)
+        .zip(&judgement.verdicts)
+        .zip(&judgement.significance)
         .map(|((a, v), sig)| {
             let t = th.for_metric(a.metric);
             let c = match a.metric.category() {
@@ -285,66 +158,32 @@ pub fn assemble(
                 baseline: a.baseline,
                 during: a.during,
                 post: a.post,
-                significance: Some(sig),
+                after_rollback: a.after_rollback,
+                significance: Some(sig.clone()),
             }
         })
         .collect();
-
-    let mut incidents: Vec<IncidentRow> = crate::model::incidents(&run.events)
-        .into_iter()
-        .map(|i| IncidentRow {
-            time: unix(&i.first_ts),
-            severity: i.severity,
-            description: i.description,
-            action: i.action,
-            resolution: i.resolution,
-            resolved: i.status == crate::model::IncidentStatus::Resolved,
-            origin: IncidentOrigin::Recorded,
-            metric: None,
-        })
-        .collect();
-    for (v, a) in verdicts.iter().zip(&analysis.metrics) {
-        for b in v.breaches.iter().filter(|b| b.window != Window::Baseline) {
-            incidents.push(breach_row(b, th.for_metric(v.metric), v, &a.timeline));
-        }
-    }
-    incidents.sort_by(|a, b| a.time.total_cmp(&b.time));
-    let mut alerts_by_severity: Vec<Severity> = run
-        .events
-        .iter()
-        .filter_map(|e| match &e.event {
-            Event::Alert { severity, .. } => Some(*severity),
-            _ => None,
-        })
-        .collect();
-    alerts_by_severity.extend(
-        incidents
-            .iter()
-            .filter(|i| i.origin == IncidentOrigin::Breach)
-            .map(|i| i.severity),
-    );
-    let alerts_of = |s: Severity| alerts_by_severity.iter().filter(|a| **a == s).count();
-
+    let mut warnings = run.warnings.clone();
+    warnings.extend(judgement.warnings.iter().cloned());
     ReportData {
         schema_version: SUMMARY_SCHEMA_VERSION,
         generator: format!("canary-report {}", env!("CARGO_PKG_VERSION")),
         run_id: run.manifest.run_id.clone(),
         decision: decision.verdict,
-        complete: facts.run_status.is_some(),
+        complete: judgement.facts.run_status.is_some(),
         reasons: decision.rules.clone(),
         blockers: decision.blockers.clone(),
         conditions: decision.conditions.clone(),
         metrics,
         counts,
-        incidents,
-        alerts_fired: alerts_by_severity.len(),
-        alerts_critical: alerts_of(Severity::Critical),
-        alerts_warning: alerts_of(Severity::Warning),
+        alerts: judgement.alerts.clone(),
+        incidents: judgement.incidents.clone(),
+        episodes: judgement.episodes.clone(),
         phases: analysis.phases.clone(),
         windows: analysis.windows,
         thresholds,
         inputs: run.sources.clone(),
-        warnings: run.warnings.clone(),
+        warnings,
     }
 }
 
@@ -355,5 +194,18 @@ impl ReportData {
 
     pub fn approved(&self) -> bool {
         self.decision == Verdict::ApprovedForLimitedProd
+    }
+
+    /// Alerts of one severity: a filter of the one list.
+    pub fn alerts_of(&self, severity: Severity) -> usize {
+        self.alerts
+            .iter()
+            .filter(|a| a.severity == severity)
+            .count()
+    }
+
+    /// The episodes of one metric.
+    pub fn episodes_of(&self, metric: MetricId) -> impl Iterator<Item = &Episode> {
+        self.episodes.iter().filter(move |e| e.metric == metric)
     }
 }

@@ -3,13 +3,13 @@
 
 use super::labels::{Lang, labels};
 use super::summary::ReportData;
-use crate::analysis::unix;
-use crate::classify::Status;
+use crate::judge::analysis::unix;
+use crate::judge::classify::Status;
+use crate::judge::rules::{RuleId, Verdict};
 use crate::model::{
     Category, DdlOutcome, Event, EventRecord, Manifest, MetricId, Phase, PhaseStatus, ReportStatus,
     RollbackTrigger, RunData, Severity, StepStatus, SwitchState, UnixSeconds,
 };
-use crate::rules::{RuleId, Verdict};
 use crate::thresholds::BoundKind;
 use chrono::{DateTime, FixedOffset, TimeZone, Utc};
 use serde::Serialize;
@@ -39,6 +39,7 @@ pub struct ReportView {
     pub counts: Vec<CountRow>,
     pub assessment: Assessment,
     pub incidents: Vec<IncidentView>,
+    pub episodes: Vec<EpisodeView>,
     pub incident_summary: IncidentSummary,
     pub incident_notes: Option<String>,
     pub rollback: RollbackView,
@@ -110,8 +111,12 @@ pub struct ScopeRow {
 pub struct ExecSummary {
     pub index_created: bool,
     pub rollback: bool,
+    /// Alerts the log recorded.
     pub alerts: usize,
+    /// Incidents the team logged.
     pub incidents: usize,
+    /// Breach episodes the judge found.
+    pub episodes: usize,
 }
 
 #[derive(Debug, Serialize)]
@@ -231,6 +236,26 @@ pub struct IncidentSummary {
     pub warning: usize,
     pub info: usize,
     pub all_resolved: bool,
+    pub episodes: usize,
+    pub episodes_critical: usize,
+    pub episodes_open: usize,
+}
+
+/// A breach episode the judge found, as a row of section 4.
+#[derive(Debug, Serialize)]
+pub struct EpisodeView {
+    pub n: usize,
+    pub metric: String,
+    pub level: &'static str,
+    pub level_key: &'static str,
+    pub start: String,
+    pub end: String,
+    pub duration: String,
+    pub peak: String,
+    pub bound: String,
+    pub status: String,
+    pub open: bool,
+    pub pre_existing: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -383,28 +408,7 @@ impl Clock {
     }
 }
 
-/// `+07:00` → an offset; anything unreadable falls back to UTC and says so in
-/// the label (`UTC`).
-fn parse_offset(s: &str) -> Option<FixedOffset> {
-    let s = s.trim().trim_start_matches("UTC");
-    if s.is_empty() || s == "Z" {
-        return FixedOffset::east_opt(0);
-    }
-    let (sign, rest) = match s.as_bytes().first()? {
-        b'+' => (1, &s[1..]),
-        b'-' => (-1, &s[1..]),
-        _ => return None,
-    };
-    let (h, m) = match rest.split_once(':') {
-        Some((h, m)) => (h.parse::<i32>().ok()?, m.parse::<i32>().ok()?),
-        None => (rest.parse::<i32>().ok()?, 0),
-    };
-    // Real offsets lie within ±23:59; anything else is not an offset.
-    if !(0..=23).contains(&h) || !(0..=59).contains(&m) {
-        return None;
-    }
-    FixedOffset::east_opt(sign * (h * 3600 + m * 60))
-}
+use crate::model::parse_offset;
 
 fn tz_label(tz: FixedOffset) -> String {
     let secs = tz.local_minus_utc();
@@ -1034,7 +1038,47 @@ pub fn build_view_for(run: &RunData, data: &ReportData, lang: Lang, markup: Mark
         warning: sev(Severity::Warning),
         info: sev(Severity::Info),
         all_resolved: data.incidents.iter().all(|i| i.resolved),
+        episodes: data.episodes.len(),
+        episodes_critical: data
+            .episodes
+            .iter()
+            .filter(|e| e.level == Status::Critical)
+            .count(),
+        episodes_open: data.episodes.iter().filter(|e| e.open).count(),
     };
+    let episodes: Vec<EpisodeView> = data
+        .episodes
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let value = |v: f64| crate::model::with_unit(num(v), e.metric.unit());
+            EpisodeView {
+                n: i + 1,
+                metric: e.metric.label().into(),
+                level: if e.level == Status::Critical {
+                    "🔴 Critical"
+                } else {
+                    "🟠 Warning"
+                },
+                level_key: if e.level == Status::Critical {
+                    "critical"
+                } else {
+                    "warning"
+                },
+                start: clock.hms(e.start),
+                end: clock.hms(e.end),
+                duration: format!("{:.0} s", e.duration_s()),
+                peak: format!("{} at {}", value(e.peak), clock.hms(e.peak_at)),
+                bound: value(e.bound),
+                status: match e.resolved_at {
+                    None => "⛔ Open: still beyond at the end of the run's last window".into(),
+                    Some(t) => format!("✅ Back within the bound at {}", clock.hms(t)),
+                },
+                open: e.open,
+                pre_existing: e.pre_existing,
+            }
+        })
+        .collect();
 
     // 6.2 application checks: the template's four, as recorded.
     let app_checks = {
@@ -1300,15 +1344,16 @@ pub fn build_view_for(run: &RunData, data: &ReportData, lang: Lang, markup: Mark
         exec: ExecSummary {
             index_created,
             rollback: rollback.occurred,
-            alerts: data.alerts_fired,
+            alerts: data.alerts.len(),
             incidents: data.incidents.len(),
+            episodes: data.episodes.len(),
         },
         quick: QuickSummary {
             target: format!("{}.{}", m.scope.actual.table, m.target.index_name),
             duration: duration_s.map_or(missing.clone(), hours_minutes),
             latency,
-            alerts: data.alerts_critical,
-            warnings: data.alerts_warning,
+            alerts: data.alerts_of(Severity::Critical),
+            warnings: data.alerts_of(Severity::Warning),
         },
         target,
         ddl,
@@ -1320,6 +1365,7 @@ pub fn build_view_for(run: &RunData, data: &ReportData, lang: Lang, markup: Mark
         counts,
         assessment,
         incidents,
+        episodes,
         incident_summary,
         incident_notes: m.human.incident_notes.clone(),
         rollback,
@@ -1626,9 +1672,9 @@ fn verification_view(m: &Manifest, events: &[EventRecord], missing: &str) -> Ver
         };
     };
     // The same checks the `index_verified` rule makes.
-    let checks = crate::rules::IndexChecks::of(
+    let checks = crate::judge::rules::IndexChecks::of(
         t,
-        &crate::rules::Verification {
+        &crate::judge::rules::Verification {
             index_exists: exists,
             columns: columns.clone(),
             index_type: itype.clone(),
@@ -1854,7 +1900,7 @@ fn signed_with_unit(v: f64, unit: &str) -> String {
 
 /// The view of section 3.6.
 pub fn significance_view(data: &ReportData, lang: Lang) -> SignificanceView {
-    use crate::significance::{ALPHA, CONFIDENCE, MIN_EFFECT, MIN_SAMPLES, Outcome, fmt_p};
+    use crate::judge::significance::{ALPHA, CONFIDENCE, MIN_EFFECT, MIN_SAMPLES, Outcome, fmt_p};
     let method = format!(
         "{}Baseline against each window by the two-sided Mann-Whitney U test (tie-corrected; \
          exact for small samples without ties), over the samples the windows are summarised from \

@@ -16,9 +16,9 @@ fn stricter_thresholds_on_the_same_run_name_the_rule_that_flipped() {
         .stdout(predicate::str::contains(
             "decision APPROVED_FOR_LIMITED_PROD→STOP_AND_FIX because rule no_critical_metric now fails: Disk I/O Write (MB/s)",
         ))
-        .stdout(predicate::str::contains("against a critical bound of 40 MB/s"))
+        .stdout(predicate::str::contains("beyond its critical bound of 40 MB/s for 260 s"))
         .stdout(predicate::str::contains(
-            "Disk I/O Write (MB/s): WARNING → CRITICAL (warning bound >50 MB/s → >30 MB/s; critical bound >100 MB/s → >40 MB/s",
+            "Disk I/O Write (MB/s): OK → CRITICAL (warning bound >50 MB/s → >30 MB/s; critical bound >100 MB/s → >40 MB/s",
         ))
         .stdout(predicate::str::contains(th));
 

@@ -395,7 +395,10 @@ fn five_million_samples_keep_every_chart_under_300_kb() {
     const N: usize = 5_000_000;
     let mut run: RunData = canary_report::ingest::read_run(Path::new("samples/run-002")).unwrap();
     let thresholds = build::load_thresholds(None).unwrap();
-    let Judged { mut analysis, data } = build::judge(&run, thresholds);
+    let Judged {
+        judgement: canary_report::judge::Judgement { mut analysis, .. },
+        data,
+    } = build::judge(&run, thresholds);
     let extent = analysis.extent.expect("the sample has records");
     let span = extent.end - extent.start;
     // Deterministic noise with spikes, spread over the whole run.

@@ -69,7 +69,7 @@ fn junit_has_a_case_per_rule_and_metric_with_reasons_and_parses_back() {
     assert_eq!(report.test_suites.len(), 1);
     let suite = &report.test_suites[0];
     assert_eq!(suite.name.as_str(), "CANARY-EXEC-V1-002");
-    assert_eq!(suite.test_cases.len(), 7 + 20);
+    assert_eq!(suite.test_cases.len(), 8 + 20);
     let failed: Vec<&str> = suite
         .test_cases
         .iter()

@@ -8,7 +8,7 @@
 #[path = "../../bench/gen/export.rs"]
 mod export;
 
-use canary_report::analysis;
+use canary_report::judge::analysis;
 use canary_report::model::MetricId;
 use canary_report::thresholds::Thresholds;
 use serde_json::Value;

@@ -4,10 +4,10 @@
 //! 256 cases per property (the default count, set explicitly so that the
 //! suite's time stays put if proptest's default changes).
 
-use canary_report::analysis::{DataSource, MetricAnalysis, Span, TimeSource, Windows};
-use canary_report::classify::{MetricVerdict, Status, classify_metric};
+use canary_report::judge::analysis::{DataSource, MetricAnalysis, Span, TimeSource, Windows};
+use canary_report::judge::classify::{MetricVerdict, Status, classify_metric};
+use canary_report::judge::rules::{LogFacts, Verdict, Verification, decide};
 use canary_report::model::{DdlOutcome, Manifest, MetricId, Phase, RunStatus, Sample, Window};
-use canary_report::rules::{LogFacts, Verdict, Verification, decide};
 use canary_report::stats::{quantile_sorted, quantiles, summarize};
 use canary_report::thresholds::{BoundKind, Statistic, Thresholds};
 use proptest::collection::vec;
@@ -147,6 +147,8 @@ fn windows() -> Windows {
             start: 200.0,
             end: 400.0,
         }),
+        after_rollback: None,
+        settle_s: 0.0,
         source: TimeSource::Events,
     }
 }
@@ -174,6 +176,7 @@ fn analysed(metric: MetricId, values: &[f64]) -> MetricAnalysis {
         baseline: summary(w.baseline),
         during: summary(w.during),
         post: summary(w.post),
+        after_rollback: None,
         timeline,
     }
 }
@@ -270,6 +273,7 @@ proptest! {
                 &windows(),
                 Some(max_connections),
             )
+            .verdict
         };
         let (a, b) = (judge(&before), judge(&after));
         for (what, x, y) in [
@@ -411,6 +415,34 @@ fn facts_of(inputs: &Inputs) -> LogFacts {
     f
 }
 
+/// The rules over facts and verdicts alone (no episodes, significance or windows).
+fn decide_plain(
+    manifest: &Manifest,
+    facts: &LogFacts,
+    verdicts: &[MetricVerdict],
+    th: &Thresholds,
+) -> canary_report::judge::rules::Decision {
+    let windows = Windows {
+        baseline: None,
+        during: None,
+        post: None,
+        after_rollback: None,
+        settle_s: 0.0,
+        source: TimeSource::Events,
+    };
+    decide(
+        &canary_report::judge::rules::Evidence {
+            manifest,
+            facts,
+            verdicts,
+            episodes: &[],
+            significance: &[],
+            windows: &windows,
+        },
+        th,
+    )
+}
+
 fn verdicts_of(inputs: &Inputs) -> Vec<MetricVerdict> {
     METRICS
         .iter()
@@ -433,7 +465,11 @@ fn verdicts_of(inputs: &Inputs) -> Vec<MetricVerdict> {
                 pre_existing: pre.then_some(Status::Warning),
                 warning_bound: Some(12.0),
                 critical_bound: Some(20.0),
-                breaches: vec![],
+                after_rollback_value: None,
+                after_rollback_delta_pct: None,
+                after_rollback_status: Status::NoData,
+                window_breaches: vec![],
+                required: false,
                 no_data_reason: (status == Status::NoData).then(|| "nothing recorded".into()),
             }
         })
@@ -523,8 +559,8 @@ proptest! {
         th.rules.warnings_block = warnings_block;
         let m = manifest();
         let worse = apply(&start, &step);
-        let before = decide(&m, &facts_of(&start), &verdicts_of(&start), &th);
-        let after = decide(&m, &facts_of(&worse), &verdicts_of(&worse), &th);
+        let before = decide_plain(&m, &facts_of(&start), &verdicts_of(&start), &th);
+        let after = decide_plain(&m, &facts_of(&worse), &verdicts_of(&worse), &th);
         let stopped = before.verdict == Verdict::StopAndFix;
         let approved = after.verdict == Verdict::ApprovedForLimitedProd;
         prop_assert!(
@@ -544,7 +580,7 @@ proptest! {
         let mut th = Thresholds::default();
         th.rules.warnings_block = warnings_block;
         let verdicts = verdicts_of(&start);
-        let d = decide(&manifest(), &facts_of(&start), &verdicts, &th);
+        let d = decide_plain(&manifest(), &facts_of(&start), &verdicts, &th);
         let rules_fail = d.rules.iter().any(|r| !r.passed && !r.disabled);
         let conditions = verdicts
             .iter()

@@ -3,7 +3,7 @@
 //! and section 3.6 of a built report.
 
 use super::samples::build;
-use canary_report::significance::{
+use canary_report::judge::significance::{
     MethodChoice, TestMethod, compare_samples, hodges_lehmann, mann_whitney_u,
 };
 use serde_json::Value;

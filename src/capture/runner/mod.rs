@@ -6,22 +6,23 @@ mod rollback;
 mod verify;
 
 use super::args::{Config, LatencySource};
-use super::breach::{Breach, Detector, Level, Watched, fmt_num, statistic};
+use super::breach::{Breach, Detector, Watched, fmt_num};
 use super::db::{self, Flavour, ServerInfo};
 use super::ident::Ident;
 use super::rundir::{Recorder, now};
 use super::switch::Reading;
 use super::workers::{self, DdlResult, Msg, ProbeSpec, ReplicaMsg, SampleMsg, SamplerSpec, Shared};
 use super::{CaptureOutcome, CaptureStatus, ctrl_c_presses};
+use crate::judge::bounds::{Status, TumblingQuantiles, representative_of};
 use crate::model::{
     ActualScope, DdlOutcome, Event, HumanInput, IncidentStatus, Manifest, MetricId, Phase,
     PhaseStatus, Plan, PlannedPhase, PlannedScope, RawLatency, RollbackTrigger, RunStatus, Scope,
     Severity, StepStatus, SwitchState, Target,
 };
-use crate::thresholds::Statistic;
+use crate::model::{Sample, Window};
 use anyhow::Result;
 use chrono::{DateTime, Utc};
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
@@ -41,6 +42,9 @@ enum Stop {
         connection: Reading,
     },
     Breach(Breach),
+    /// A window's representative value beyond a critical bound, judged when
+    /// the window ended (the DDL, or the post window): one sentence each.
+    Window(Vec<String>),
     ServerLost(String),
     /// The replica (--replica) could not be read again.
     ReplicaLost(String),
@@ -69,6 +73,7 @@ impl Stop {
                     .join("; ")
             }
             Stop::Breach(b) => format!("critical breach: {}", b.describe()),
+            Stop::Window(found) => format!("critical breach: {}", found.join("; ")),
             Stop::ServerLost(e) => format!("lost the server: {e}"),
             Stop::ReplicaLost(e) => {
                 format!("{e}; replication_lag_s is no longer known, treated as a critical breach")
@@ -120,7 +125,19 @@ struct Runner {
     stopped_early: Option<String>,
     server_lost: bool,
 
-    recent_probes: VecDeque<(f64, f64)>,
+    /// The probe's latencies by tumbling window, as `build` reads the raw
+    /// `query_latency_ms` samples: each closed window's P50 and P99 is judged.
+    probe_windows: TumblingQuantiles<2>,
+    /// Query latency is judged from the probe (no server histogram, whose
+    /// series would win in `build`).
+    judge_probes: bool,
+    /// Every judged sample of the run, by metric, and the probe's raw
+    /// latencies: a window's representative value is judged from them when
+    /// the window ends.
+    recorded: HashMap<MetricId, Vec<Sample>>,
+    probe_samples: Vec<Sample>,
+    ddl_start_t: Option<f64>,
+    ddl_end_t: Option<f64>,
     baseline_probes: Vec<f64>,
     baseline_values: HashMap<MetricId, Vec<f64>>,
     /// Critical breaches confirmed in the baseline, the first of each.
@@ -150,6 +167,7 @@ pub fn run(cfg: Config) -> Result<CaptureOutcome> {
     let (tx, rx) = channel();
     let mut r = Runner {
         detector: Detector::new(cfg.thresholds.clone(), None, cfg.max_mdl_waiters),
+        probe_windows: TumblingQuantiles::new(cfg.thresholds.rolling_window_s, [0.50, 0.99]),
         cfg,
         rec,
         tx,
@@ -172,7 +190,11 @@ pub fn run(cfg: Config) -> Result<CaptureOutcome> {
         rollback_ok: None,
         stopped_early: None,
         server_lost: false,
-        recent_probes: VecDeque::new(),
+        judge_probes: true,
+        recorded: HashMap::new(),
+        probe_samples: Vec::new(),
+        ddl_start_t: None,
+        ddl_end_t: None,
         baseline_probes: Vec::new(),
         baseline_values: HashMap::new(),
         baseline_breaches: Vec::new(),
@@ -263,6 +285,7 @@ fn initial_manifest(cfg: &Config) -> Manifest {
         plan: Plan { start, phases },
         display_timezone: "+07:00".into(),
         max_connections: None,
+        replica: cfg.replica.as_ref().map(|r| r.label.clone()),
         human: HumanInput::default(),
     }
 }
@@ -445,6 +468,7 @@ impl Runner {
     // ---- workers and the main loop -------------------------------------------------
 
     fn start_workers(&mut self) {
+        self.judge_probes = self.histogram.is_none();
         let info = self.info.as_ref().expect("pre-check passed");
         let spec = SamplerSpec {
             flavour: info.flavour,
@@ -654,19 +678,21 @@ impl Runner {
                     self.rec.metrics(&[(p.ts, RawLatency::Query.key(), ms)])?;
                     self.latest.probe_ms = Some(ms);
                     let t = unix(p.ts);
-                    self.recent_probes.push_back((t, ms));
-                    let window = self.cfg.thresholds.rolling_window_s;
-                    while self
-                        .recent_probes
-                        .front()
-                        .is_some_and(|(t0, _)| *t0 < t - window)
-                    {
-                        self.recent_probes.pop_front();
-                    }
+                    self.probe_samples.push(Sample { t, v: ms });
                     match phase {
                         Phase::Baseline => self.baseline_probes.push(ms),
                         Phase::After if self.rolled_back => self.after_probes.push(ms),
                         _ => {}
+                    }
+                    if let Some((start, [p50, p99])) = self.probe_windows.push(t, ms)
+                        && self.judge_probes
+                    {
+                        let values = [
+                            (MetricId::QueryLatencyP50Ms, p50),
+                            (MetricId::QueryLatencyP99Ms, p99),
+                        ];
+                        let breaches = self.detector.observe(start, &values, None);
+                        return self.judge(breaches);
                     }
                 }
                 Ok(None)
@@ -722,6 +748,10 @@ impl Runner {
             let m = MetricId::ReplicationLagS;
             self.rec.metrics(&[(r.ts, m.key(), lag)])?;
             values.push((m, lag));
+            self.recorded.entry(m).or_default().push(Sample {
+                t: unix(r.ts),
+                v: lag,
+            });
             if phase == Phase::Baseline {
                 self.baseline_values.entry(m).or_default().push(lag);
             }
@@ -771,26 +801,16 @@ impl Runner {
         }
         self.update_status(phase);
 
-        // Judge: the sampler's values, with query latency from the probe's
-        // rolling window rather than the server's coarse histogram.
-        let mut values: Vec<(MetricId, f64)> = s
-            .values
-            .iter()
-            .filter(|(m, _)| {
-                !matches!(m, MetricId::QueryLatencyP50Ms | MetricId::QueryLatencyP99Ms)
-            })
-            .copied()
-            .collect();
-        if self.recent_probes.len() >= 2 {
-            for m in [MetricId::QueryLatencyP50Ms, MetricId::QueryLatencyP99Ms] {
-                let mut v: Vec<f64> = self.recent_probes.iter().map(|(_, ms)| *ms).collect();
-                if let Some(x) =
-                    statistic(&mut v, self.detector.thresholds().for_metric(m).statistic)
-                {
-                    values.push((m, x));
-                }
-            }
+        // Judge what `build` will judge: the sampler's series (a server
+        // histogram's latency series wins over the probe, as in `build`).
+        let t = unix(s.ts);
+        for (m, v) in &s.values {
+            self.recorded
+                .entry(*m)
+                .or_default()
+                .push(Sample { t, v: *v });
         }
+        let values: Vec<(MetricId, f64)> = s.values.clone();
         let mdl = if self.ddl_running || self.armed {
             s.mdl_waiters
         } else {
@@ -814,7 +834,7 @@ impl Runner {
             if !self.ddl_started {
                 // Before the DDL a critical breach is kept for the end of the
                 // baseline, where it stops the canary.
-                if b.level == Level::Critical {
+                if b.level == Status::Critical {
                     self.rec.log(
                         "WARN",
                         format!(
@@ -828,7 +848,7 @@ impl Runner {
                 }
                 continue;
             }
-            let severity = if b.level == Level::Critical {
+            let severity = if b.level == Status::Critical {
                 Severity::Critical
             } else {
                 Severity::Warning
@@ -837,7 +857,7 @@ impl Runner {
                 name: format!(
                     "{} {}",
                     b.what.key(),
-                    if b.level == Level::Critical {
+                    if b.level == Status::Critical {
                         "critical"
                     } else {
                         "warning"
@@ -847,10 +867,10 @@ impl Runner {
                 message: Some(b.describe()),
             })?;
             if self.rolled_back {
-                self.alerts_after_rollback += usize::from(b.level == Level::Critical);
+                self.alerts_after_rollback += usize::from(b.level == Status::Critical);
                 continue;
             }
-            if self.armed && b.level == Level::Critical && stop.is_none() {
+            if self.armed && b.level == Status::Critical && stop.is_none() {
                 stop = Some(Stop::Breach(b));
             }
         }
@@ -933,16 +953,11 @@ impl Runner {
                 continue;
             }
             let stat = th.for_metric(m).statistic;
-            let mut values = match m {
-                MetricId::QueryLatencyP50Ms | MetricId::QueryLatencyP99Ms => {
-                    self.baseline_probes.clone()
-                }
-                _ => self.baseline_values.get(&m).cloned().unwrap_or_default(),
-            };
+            let mut values = self.baseline_of(m);
             if values.len() < 2 {
                 continue;
             }
-            if let Some(v) = statistic(&mut values, stat) {
+            if let Some(v) = representative_of(&mut values, stat) {
                 self.detector.set_baseline(m, v);
             }
         }
@@ -979,7 +994,7 @@ impl Runner {
         for first in &self.baseline_breaches {
             // As it stands at the end of the baseline, or as it was confirmed
             // when it has ended since (it lasted at least that long).
-            let (b, going_on) = match self.detector.ongoing(first.what, Level::Critical) {
+            let (b, going_on) = match self.detector.ongoing(first.what, Status::Critical) {
                 Some(now) => (now, true),
                 None => (first.clone(), false),
             };
@@ -1012,30 +1027,38 @@ impl Runner {
                 continue;
             }
             let th = self.cfg.thresholds.for_metric(m);
-            let mut values = match m {
-                MetricId::QueryLatencyP50Ms | MetricId::QueryLatencyP99Ms => {
-                    self.baseline_probes.clone()
-                }
-                _ => self.baseline_values.get(&m).cloned().unwrap_or_default(),
-            };
+            if !th.window_statistic {
+                continue;
+            }
+            let mut values = self.baseline_of(m);
             let n = values.len();
             if n < 2 {
                 continue;
             }
-            let Some(v) = statistic(&mut values, th.statistic) else {
+            let Some(v) = representative_of(&mut values, th.statistic) else {
                 continue;
             };
             if let Some(bound) = self.detector.beyond_critical(m, v) {
                 found.push(format!(
                     "{} was already beyond its critical bound in the baseline: {} {} {bound} over the {} baseline ({n} readings)",
                     m.key(),
-                    statistic_name(th.statistic),
+                    th.statistic.name(),
                     fmt_num(v),
                     human(self.cfg.baseline)
                 ));
             }
         }
         found
+    }
+
+    /// The baseline's values of a metric, from the source `build` judges.
+    fn baseline_of(&self, m: MetricId) -> Vec<f64> {
+        match m {
+            MetricId::QueryLatencyP50Ms | MetricId::QueryLatencyP99Ms if self.judge_probes => {
+                self.baseline_probes.clone()
+            }
+            _ => self.baseline_values.get(&m).cloned().unwrap_or_default(),
+        }
     }
 
     /// A stop before the DDL: nothing was changed, the run ends here.
@@ -1094,12 +1117,13 @@ impl Runner {
 
     fn execute(&mut self) -> Result<()> {
         self.phase_start(Phase::Execute, None)?;
-        self.detector.reset();
         self.armed = true;
         let statement = add_index_sql(&self.cfg);
-        self.rec.event(Event::DdlStart {
+        let started = self.rec.event(Event::DdlStart {
             statement: statement.clone(),
         })?;
+        self.ddl_start_t = Some(unix(started));
+        self.detector.ddl_started(unix(started));
         self.ddl_started = true;
         match workers::spawn_ddl(&self.cfg, statement, self.tx.clone()) {
             Ok((id, _handle)) => {
@@ -1135,7 +1159,17 @@ impl Runner {
                     if outcome != DdlOutcome::Success {
                         self.after_failed_ddl()?;
                     }
-                    return self.phase_end(status);
+                    self.phase_end(status)?;
+                    // The DDL's window ended: judged now as `build` judges it.
+                    if outcome == DdlOutcome::Success
+                        && let (Some(start), Some(end)) = (self.ddl_start_t, self.ddl_end_t)
+                    {
+                        let found = self.critical_in_window(Window::During, start, end);
+                        if !found.is_empty() {
+                            self.act_on(Stop::Window(found))?;
+                        }
+                    }
+                    return Ok(());
                 }
                 Some(Stop::ServerLost(e)) => return self.fail_safe(e),
                 Some(stop) => {
@@ -1168,7 +1202,7 @@ impl Runner {
             }
             Err((_, msg)) => (DdlOutcome::Failed, Some(msg.clone())),
         };
-        self.rec.event_at(
+        let ended = self.rec.event_at(
             r.finished,
             Event::DdlEnd {
                 outcome,
@@ -1176,6 +1210,8 @@ impl Runner {
                 duration_s: Some((r.duration.as_secs_f64() * 1000.0).round() / 1000.0),
             },
         )?;
+        self.ddl_end_t = Some(unix(ended));
+        self.detector.ddl_ended();
         if outcome == DdlOutcome::Success {
             self.index_present = Some(true);
         }
@@ -1272,6 +1308,14 @@ impl Runner {
 
     fn after(&mut self) -> Result<()> {
         self.phase_start(Phase::After, Some(self.cfg.after))?;
+        self.after_window()?;
+        self.post_rollback_checks()?;
+        self.phase_end(PhaseStatus::Done)
+    }
+
+    /// The after phase's wait; at its end the post window (the DDL's end to
+    /// now) is judged as `build` judges it, and a critical value rolls back.
+    fn after_window(&mut self) -> Result<()> {
         loop {
             match self.wait(Phase::After, &mut Vec::new())? {
                 None => break,
@@ -1287,26 +1331,70 @@ impl Runner {
                 }
             }
         }
-        self.post_rollback_checks()?;
-        self.phase_end(PhaseStatus::Done)
+        if !self.rolled_back
+            && self.index_present == Some(true)
+            && let Some(start) = self.ddl_end_t
+        {
+            let found = self.critical_in_window(Window::Post, start, unix(now()));
+            if !found.is_empty() {
+                self.act_on(Stop::Window(found))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The metrics whose representative value over `[start, end)` is beyond
+    /// the critical bound, one sentence each: the window-level judgement of
+    /// `build` (judge::classify), on the same samples, when the window ends.
+    fn critical_in_window(&self, window: Window, start: f64, end: f64) -> Vec<String> {
+        let mut found = Vec::new();
+        for m in MetricId::ALL {
+            let th = self.cfg.thresholds.for_metric(m);
+            if !th.window_statistic || (window == Window::During && th.exempt_during_ddl) {
+                continue;
+            }
+            let Some(bounds) = self.detector.bounds(m) else {
+                continue;
+            };
+            let samples = self.judged_samples(m);
+            let mut values: Vec<f64> = samples
+                .iter()
+                .filter(|s| s.t >= start && s.t < end)
+                .map(|s| s.v)
+                .collect();
+            let n = values.len();
+            let Some(v) = representative_of(&mut values, th.statistic) else {
+                continue;
+            };
+            if bounds.level_of(v) == Status::Critical {
+                found.push(format!(
+                    "{} over the {} window ({n} samples): {} {} beyond the critical bound {}",
+                    m.key(),
+                    window.key(),
+                    th.statistic.name(),
+                    fmt_num(v),
+                    fmt_num(bounds.critical.unwrap_or(f64::NAN))
+                ));
+            }
+        }
+        found
+    }
+
+    /// The samples `build` will judge a metric's windows on: the probe's raw
+    /// latencies for query latency (unless a server histogram gives its own
+    /// series), else the recorded series.
+    fn judged_samples(&self, m: MetricId) -> &[Sample] {
+        match m {
+            MetricId::QueryLatencyP50Ms | MetricId::QueryLatencyP99Ms if self.judge_probes => {
+                &self.probe_samples
+            }
+            _ => self.recorded.get(&m).map_or(&[], |v| v.as_slice()),
+        }
     }
 
     fn final_check(&mut self) -> Result<()> {
         let (g, c) = self.read_switches();
         self.write_switch_check("Final Check", &g, &c)
-    }
-}
-
-fn statistic_name(s: Statistic) -> &'static str {
-    match s {
-        Statistic::Mean => "mean",
-        Statistic::Min => "min",
-        Statistic::Max => "max",
-        Statistic::P50 => "P50",
-        Statistic::P95 => "P95",
-        Statistic::P99 => "P99",
-        Statistic::Sum => "sum",
-        Statistic::Count => "count",
     }
 }
 

@@ -464,8 +464,8 @@ impl Runner {
         let mut after = self.after_probes.clone();
         let mut base = self.baseline_probes.clone();
         if let (Some(a), Some(b)) = (
-            statistic(&mut after, crate::thresholds::Statistic::P50),
-            statistic(&mut base, crate::thresholds::Statistic::P50),
+            crate::judge::bounds::representative_of(&mut after, crate::thresholds::Statistic::P50),
+            crate::judge::bounds::representative_of(&mut base, crate::thresholds::Statistic::P50),
         ) {
             let limit = b * (1.0 + max_pct / 100.0);
             self.rec.event(Event::PostRollbackCheck {

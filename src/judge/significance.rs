@@ -31,8 +31,8 @@
 //! per-query samples for latency metrics fed by them, series points
 //! otherwise, kill switch checks for the kill switch metrics).
 
-use crate::analysis::{DataSource, MetricAnalysis, Span, Windows, span_slice};
-use crate::classify::{MetricVerdict, Status};
+use crate::judge::analysis::{DataSource, MetricAnalysis, Span, Windows, span_slice};
+use crate::judge::classify::{MetricVerdict, Status};
 use crate::model::{InputMetric, MetricId, RawLatency, RunData, Sample, Window};
 use crate::thresholds::{BoundKind, MetricThreshold};
 use schemars::JsonSchema;
@@ -898,6 +898,7 @@ fn compare_window(
                 Window::During => "during the DDL",
                 Window::Post => "after the DDL",
                 Window::Baseline => "in the baseline",
+                Window::AfterRollback => "after the rollback",
             },
             with_unit(hl.shift, metric.unit(), true),
             hl.confidence * 100.0,
@@ -929,13 +930,13 @@ impl SignificanceCache {
     /// (one whose P50 or P99 is not given as a series of its own), one
     /// thread each: with millions of samples these tests take most of the
     /// time after reading, and the distributions are independent. Needs
-    /// only the samples and the windows ([`crate::analysis::windows_of`]),
+    /// only the samples and the windows ([`crate::judge::analysis::windows_of`]),
     /// so it runs beside the analysis.
     pub fn for_raw(run: &RunData, windows: &Windows) -> Self {
         let spans = [windows.baseline, windows.during, windows.post];
         // A run's series are sorted by time.
         let pending: Vec<(RawLatency, [WindowSamples<'_>; 3])> =
-            crate::analysis::fed_raw_distributions(run)
+            crate::judge::analysis::fed_raw_distributions(run)
                 .map(|(raw, samples)| (raw, spans_of(samples, spans, true)))
                 .collect();
         let raw = std::thread::scope(|scope| {

@@ -52,12 +52,24 @@ pub struct PhaseTiming {
     pub status: Option<PhaseStatus>,
 }
 
-/// The three comparison windows.
+/// The comparison windows.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Windows {
+    /// The baseline phase.
     pub baseline: Option<Span>,
+    /// The DDL, from its start to its end.
     pub during: Option<Span>,
+    /// With the index in place: from the DDL's end (plus `settle_s`) to the
+    /// rollback's start, or to the end of the after phase.
     pub post: Option<Span>,
+    /// From the rollback's end to the end of the after phase: the recovery,
+    /// shown but not judged by the rules. Only when the index was rolled back.
+    #[serde(default)]
+    pub after_rollback: Option<Span>,
+    /// Seconds after the DDL's end left out of the post window
+    /// (`rules.settle_after_ddl_s`).
+    #[serde(default)]
+    pub settle_s: f64,
     /// Whether the windows come from the execution log or only from the plan.
     pub source: TimeSource,
 }
@@ -68,13 +80,18 @@ impl Windows {
             Window::Baseline => self.baseline,
             Window::During => self.during,
             Window::Post => self.post,
+            Window::AfterRollback => self.after_rollback,
         }
     }
 
-    pub fn window_of(&self, t: UnixSeconds) -> Option<Window> {
-        Window::ALL
-            .into_iter()
-            .find(|w| self.get(*w).is_some_and(|s| s.contains(t)))
+    /// The span the judge reads samples from: the first window's start to
+    /// the last one's end. Samples outside it (an export's margins) are
+    /// never judged.
+    pub fn judged_span(&self) -> Option<Span> {
+        let spans = || Window::ALL.into_iter().filter_map(|w| self.get(w));
+        let start = spans().map(|s| s.start).reduce(f64::min)?;
+        let end = spans().map(|s| s.end).reduce(f64::max)?;
+        Some(Span { start, end })
     }
 }
 
@@ -100,6 +117,8 @@ pub struct MetricAnalysis {
     pub baseline: Option<Summary>,
     pub during: Option<Summary>,
     pub post: Option<Summary>,
+    #[serde(default)]
+    pub after_rollback: Option<Summary>,
     /// The series judged over time and drawn: the samples themselves, or for
     /// raw samples the P50 or P99 of each rolling window.
     #[serde(skip)]
@@ -112,6 +131,7 @@ impl MetricAnalysis {
             Window::Baseline => self.baseline.as_ref(),
             Window::During => self.during.as_ref(),
             Window::Post => self.post.as_ref(),
+            Window::AfterRollback => self.after_rollback.as_ref(),
         }
     }
 }
@@ -218,13 +238,16 @@ pub fn phase_timings(
 }
 
 /// The comparison windows: baseline is the baseline phase; during is the DDL
-/// (its phase, or its ddl_start/ddl_end events); post runs from the DDL's end to
-/// the end of the after phase (verification, monitoring and after metrics).
+/// (its phase, or its ddl_start/ddl_end events); post runs from the DDL's end
+/// plus `settle_s` to the rollback's start or, without a rollback, to the end
+/// of the after phase (verification, monitoring and after metrics);
+/// after-rollback runs from the rollback's end to the end of the after phase.
 /// A DDL that never ended runs to `last_record`.
 pub fn windows(
     phases: &[PhaseTiming],
     events: &[EventRecord],
     last_record: Option<UnixSeconds>,
+    settle_s: f64,
 ) -> Windows {
     let get = |p: Phase| phases.iter().find(|t| t.phase == p);
     let from_log = phases.iter().any(|t| t.actual.is_some());
@@ -247,17 +270,47 @@ pub fn windows(
         }),
         _ => None,
     };
-    let post_end = [Phase::After, Phase::Monitoring, Phase::Verification]
+    let last_end = [Phase::After, Phase::Monitoring, Phase::Verification]
         .into_iter()
         .find_map(|p| span_of(p).map(|s| s.end));
+    let first_of = |pick: fn(&Event) -> bool| {
+        events
+            .iter()
+            .find_map(|e| pick(&e.event).then(|| unix(&e.ts)))
+    };
+    let rollback_start = first_of(|e| matches!(e, Event::RollbackStart { .. }))
+        .or_else(|| first_of(|e| matches!(e, Event::RollbackDecision { .. })));
+    let rollback_end = events
+        .iter()
+        .rev()
+        .find_map(|e| matches!(e.event, Event::RollbackEnd { .. }).then(|| unix(&e.ts)))
+        .or(rollback_start);
+    let settle_s = settle_s.max(0.0);
+    // With a rollback the index existed only up to its start.
+    let post_end = match (rollback_start, last_end) {
+        (Some(r), Some(end)) => Some(r.min(end)),
+        (Some(r), None) => Some(r),
+        (None, end) => end,
+    };
     let post = match (during, post_end) {
-        (Some(d), Some(end)) if end > d.end => Some(Span { start: d.end, end }),
+        (Some(d), Some(end)) if end > d.end + settle_s => Some(Span {
+            start: d.end + settle_s,
+            end,
+        }),
+        _ => None,
+    };
+    let after_rollback = match (during, rollback_end, last_end) {
+        (Some(d), Some(start), Some(end)) if start >= d.start && end > start => {
+            Some(Span { start, end })
+        }
         _ => None,
     };
     Windows {
         baseline,
         during,
         post,
+        after_rollback,
+        settle_s,
         source: if from_log {
             TimeSource::Events
         } else {
@@ -344,6 +397,7 @@ struct RawNumbers {
     baseline: Option<Summary>,
     during: Option<Summary>,
     post: Option<Summary>,
+    after_rollback: Option<Summary>,
     p50: Vec<Sample>,
     p99: Vec<Sample>,
 }
@@ -351,12 +405,17 @@ struct RawNumbers {
 /// `samples` sorted by time, as [`RunData::series`] keeps them.
 fn raw_numbers(samples: &[Sample], windows: &Windows, window_s: f64) -> RawNumbers {
     let summaries = || {
-        [windows.baseline, windows.during, windows.post]
-            .map(|span| span.and_then(|s| stats::summarize_by(span_slice(samples, s), |x| x.v)))
+        [
+            windows.baseline,
+            windows.during,
+            windows.post,
+            windows.after_rollback,
+        ]
+        .map(|span| span.and_then(|s| stats::summarize_by(span_slice(samples, s), |x| x.v)))
     };
     // Millions of samples: the timelines on a second thread, the summaries
     // here; both only read the samples.
-    let ([baseline, during, post], [p50, p99]) = if samples.len() >= PARALLEL_MIN {
+    let ([baseline, during, post, after_rollback], [p50, p99]) = if samples.len() >= PARALLEL_MIN {
         std::thread::scope(|scope| {
             let timelines = scope.spawn(|| rolling_quantiles(samples, window_s, [0.50, 0.99]));
             let summaries = summaries();
@@ -375,6 +434,7 @@ fn raw_numbers(samples: &[Sample], windows: &Windows, window_s: f64) -> RawNumbe
         baseline,
         during,
         post,
+        after_rollback,
         p50,
         p99,
     }
@@ -415,8 +475,8 @@ fn kill_switch_samples(events: &[EventRecord], metric: MetricId) -> Vec<Sample> 
 
 /// The run's windows, as [`analyze`] finds them: for work that needs only
 /// the windows and the samples, to start before the analysis ends.
-pub fn windows_of(run: &RunData) -> Windows {
-    timing(run).2
+pub fn windows_of(run: &RunData, settle_s: f64) -> Windows {
+    timing(run, settle_s).2
 }
 
 /// The raw latency distributions of `run` that feed a metric: those whose
@@ -434,16 +494,16 @@ pub fn fed_raw_distributions(run: &RunData) -> impl Iterator<Item = (RawLatency,
 }
 
 /// The run's extent, phase timings and windows.
-fn timing(run: &RunData) -> (Option<Span>, Vec<PhaseTiming>, Windows) {
+fn timing(run: &RunData, settle_s: f64) -> (Option<Span>, Vec<PhaseTiming>, Windows) {
     let extent = run_extent(run);
     let phases = phase_timings(&run.manifest, &run.events, extent.map(|e| e.end));
-    let windows = windows(&phases, &run.events, extent.map(|e| e.end));
+    let windows = windows(&phases, &run.events, extent.map(|e| e.end), settle_s);
     (extent, phases, windows)
 }
 
 /// Computes every metric's statistics per window.
 pub fn analyze(run: &RunData, thresholds: &Thresholds) -> RunAnalysis {
-    let (extent, phases, windows) = timing(run);
+    let (extent, phases, windows) = timing(run, thresholds.rules.settle_after_ddl_s);
 
     let raw_feeding = |m: MetricId| {
         RawLatency::ALL.into_iter().find_map(|r| {
@@ -485,6 +545,7 @@ pub fn analyze(run: &RunData, thresholds: &Thresholds) -> RunAnalysis {
                     baseline: summarize_in(&samples, before.or(windows.baseline)),
                     during: summarize_in(&samples, windows.during),
                     post: summarize_in(&samples, after),
+                    after_rollback: None,
                     timeline: samples,
                 };
             }
@@ -497,6 +558,7 @@ pub fn analyze(run: &RunData, thresholds: &Thresholds) -> RunAnalysis {
                     baseline: summarize_in(series, windows.baseline),
                     during: summarize_in(series, windows.during),
                     post: summarize_in(series, windows.post),
+                    after_rollback: summarize_in(series, windows.after_rollback),
                     timeline: series.clone(),
                 };
             }
@@ -517,6 +579,7 @@ pub fn analyze(run: &RunData, thresholds: &Thresholds) -> RunAnalysis {
                     baseline: numbers.baseline,
                     during: numbers.during,
                     post: numbers.post,
+                    after_rollback: numbers.after_rollback,
                     timeline,
                 };
             }
@@ -526,6 +589,7 @@ pub fn analyze(run: &RunData, thresholds: &Thresholds) -> RunAnalysis {
                 baseline: None,
                 during: None,
                 post: None,
+                after_rollback: None,
                 timeline: Vec::new(),
             }
         })

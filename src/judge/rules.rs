@@ -1,105 +1,18 @@
 //! The decision rules of template section 7.2.
 
-/// A decision rule, by its stable key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum RuleId {
-    CanaryCompleted,
-    NoCriticalMetric,
-    NoCriticalOrOpenIncident,
-    PostLatencyDegradation,
-    KillSwitchChecksPassed,
-    NoRollback,
-    IndexVerified,
-    /// Only evaluated when the thresholds file sets `significance_blocks` on a metric.
-    NoSignificantWorsening,
-}
+pub use crate::model::RuleId;
 
-impl RuleId {
-    pub const ALL: [RuleId; 8] = [
-        RuleId::CanaryCompleted,
-        RuleId::NoCriticalMetric,
-        RuleId::NoCriticalOrOpenIncident,
-        RuleId::PostLatencyDegradation,
-        RuleId::KillSwitchChecksPassed,
-        RuleId::NoRollback,
-        RuleId::IndexVerified,
-        RuleId::NoSignificantWorsening,
-    ];
-
-    pub fn key(self) -> &'static str {
-        match self {
-            RuleId::CanaryCompleted => "canary_completed",
-            RuleId::NoCriticalMetric => "no_critical_metric",
-            RuleId::NoCriticalOrOpenIncident => "no_critical_or_open_incident",
-            RuleId::PostLatencyDegradation => "post_latency_degradation",
-            RuleId::KillSwitchChecksPassed => "kill_switch_checks_passed",
-            RuleId::NoRollback => "no_rollback",
-            RuleId::IndexVerified => "index_verified",
-            RuleId::NoSignificantWorsening => "no_significant_worsening",
-        }
-    }
-
-    pub fn from_key(key: &str) -> Option<RuleId> {
-        RuleId::ALL.into_iter().find(|r| r.key() == key)
-    }
-}
-
-use crate::classify::{MetricVerdict, Status};
+use crate::judge::analysis::Windows;
+use crate::judge::bounds::Episode;
+use crate::judge::classify::{MetricVerdict, Status};
+use crate::judge::significance::MetricSignificance;
 use crate::model::{
     DdlOutcome, Event, EventRecord, IncidentStatus, Manifest, MetricId, Phase, PhaseStatus,
-    RunStatus, Severity, plain_number,
+    RunStatus, Severity, Window, plain_number,
 };
 use crate::thresholds::Thresholds;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-
-impl Serialize for RuleId {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.key())
-    }
-}
-
-impl<'de> Deserialize<'de> for RuleId {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let key = String::deserialize(d)?;
-        RuleId::from_key(&key)
-            .ok_or_else(|| serde::de::Error::custom(format!("unknown rule `{key}`")))
-    }
-}
-
-impl JsonSchema for RuleId {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "RuleId".into()
-    }
-    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let keys: Vec<&str> = RuleId::ALL.iter().map(|r| r.key()).collect();
-        schemars::json_schema!({ "type": "string", "enum": keys })
-    }
-}
-
-impl RuleId {
-    /// What the rule demands, as the template's 7.2 says it.
-    pub fn requirement(self) -> &'static str {
-        match self {
-            RuleId::CanaryCompleted => "The canary ran as planned to the end",
-            RuleId::NoCriticalMetric => "No metric is CRITICAL",
-            RuleId::NoCriticalOrOpenIncident => "No critical incident and none left open",
-            RuleId::PostLatencyDegradation => {
-                "Latency after the change is not worse than the baseline beyond the allowed margin"
-            }
-            RuleId::KillSwitchChecksPassed => {
-                "Every kill switch check answered and found both switches OFF"
-            }
-            RuleId::NoRollback => "No rollback was needed",
-            RuleId::IndexVerified => {
-                "The index exists, is used by EXPLAIN (ref/range), has the planned columns and type"
-            }
-            RuleId::NoSignificantWorsening => {
-                "No metric the thresholds file guards with significance_blocks got significantly worse than the baseline"
-            }
-        }
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum Verdict {
@@ -268,13 +181,26 @@ fn state(s: crate::model::SwitchState) -> &'static str {
     }
 }
 
+/// What the rules judge: the log's facts and the metrics' judgement.
+pub struct Evidence<'a> {
+    pub manifest: &'a Manifest,
+    pub facts: &'a LogFacts,
+    pub verdicts: &'a [MetricVerdict],
+    pub episodes: &'a [Episode],
+    /// One per verdict, same order; may be empty (no significance tests).
+    pub significance: &'a [MetricSignificance],
+    pub windows: &'a Windows,
+}
+
 /// Applies the rules of 7.2. APPROVED_FOR_LIMITED_PROD only when every enabled rule passes.
-pub fn decide(
-    manifest: &Manifest,
-    facts: &LogFacts,
-    verdicts: &[MetricVerdict],
-    thresholds: &Thresholds,
-) -> Decision {
+pub fn decide(evidence: &Evidence, thresholds: &Thresholds) -> Decision {
+    let Evidence {
+        manifest,
+        facts,
+        verdicts,
+        episodes,
+        ..
+    } = *evidence;
     let mut rules = Vec::new();
     let mut push = |rule: RuleId, passed: bool, detail: String| {
         rules.push(RuleResult {
@@ -340,39 +266,80 @@ pub fn decide(
         } else {
             critical
                 .iter()
-                .map(|v| describe_breach(v))
+                .map(|v| describe_breach(v, episodes))
                 .collect::<Vec<_>>()
                 .join("; ")
         },
     );
 
-    // 3. Incidents.
+    // 3. Incidents logged, and critical breach episodes the run did not resolve.
+    let unresolved: Vec<&Episode> = episodes
+        .iter()
+        .filter(|e| e.level == Status::Critical && e.open)
+        .collect();
+    let (pre_existing, counted): (Vec<&Episode>, Vec<&Episode>) =
+        unresolved.into_iter().partition(|e| e.pre_existing);
+    let mut detail = vec![
+        count(
+            facts.incidents_critical,
+            "critical incident",
+            "critical incidents",
+        ) + " logged",
+        count(facts.incidents_open, "open incident", "open incidents") + " logged",
+        count(
+            counted.len(),
+            "critical breach episode",
+            "critical breach episodes",
+        ) + " still beyond the bound at the end of the run's last window",
+    ];
+    detail.extend(counted.iter().map(|e| {
+        format!(
+            "{} beyond {} since {}",
+            e.metric.label(),
+            crate::model::with_unit(plain_number(e.bound), e.metric.unit()),
+            clock(manifest, e.start)
+        )
+    }));
+    if !pre_existing.is_empty() {
+        detail.push(format!(
+            "not counted, as they began before the DDL (pre-existing): {}",
+            pre_existing
+                .iter()
+                .map(|e| e.metric.label())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
     push(
         RuleId::NoCriticalOrOpenIncident,
-        facts.incidents_critical == 0 && facts.incidents_open == 0,
-        format!(
-            "{} critical incident(s), {} open incident(s)",
-            facts.incidents_critical, facts.incidents_open
-        ),
+        facts.incidents_critical == 0 && facts.incidents_open == 0 && counted.is_empty(),
+        detail.join("; "),
     );
 
-    // 4. Post-phase latency degradation.
+    // 4. Post-phase latency degradation, of the application's requests when
+    // the run has them, else of the database's queries.
     let max = thresholds.rules.max_post_latency_degradation_pct;
-    let latency: Vec<_> = verdicts
-        .iter()
-        .filter(|v| v.metric.is_latency())
-        .filter_map(|v| v.post_delta_pct.map(|d| (v.metric, d)))
-        .collect();
+    let (source, latency) = judged_latency(verdicts);
     let worst = latency.iter().copied().max_by(|a, b| a.1.total_cmp(&b.1));
     push(
         RuleId::PostLatencyDegradation,
         worst.is_some_and(|(_, d)| d < max),
         match worst {
             Some((m, d)) => format!(
-                "worst post-phase latency change {:+.1}% ({}), allowed under +{}%",
+                "{source}: worst post-phase change {:+.1}% ({}, {} against the baseline), allowed under +{}%{}",
                 d,
                 m.label(),
-                plain_number(max)
+                crate::model::with_unit(
+                    verdicts
+                        .iter()
+                        .find(|v| v.metric == m)
+                        .and_then(|v| v.post_value)
+                        .map(plain_number)
+                        .unwrap_or_default(),
+                    m.unit()
+                ),
+                plain_number(max),
+                settle_note(evidence.windows)
             ),
             None => "no latency metric has both a baseline and a post-phase value".into(),
         },
@@ -411,6 +378,32 @@ pub fn decide(
     let (passed, detail) = verify_index(manifest, facts.verification.as_ref());
     push(RuleId::IndexVerified, passed, detail);
 
+    // 8. No data is not health.
+    let unmeasured: Vec<&MetricVerdict> = verdicts
+        .iter()
+        .filter(|v| v.required && v.status == Status::NoData)
+        .collect();
+    push(
+        RuleId::RequiredMetricsMeasured,
+        unmeasured.is_empty(),
+        if unmeasured.is_empty() {
+            format!(
+                "{} measured",
+                count(
+                    verdicts.iter().filter(|v| v.required).count(),
+                    "required metric",
+                    "required metrics"
+                )
+            )
+        } else {
+            unmeasured
+                .iter()
+                .map(|v| not_measured(v))
+                .collect::<Vec<_>>()
+                .join("; ")
+        },
+    );
+
     let blockers: Vec<RuleResult> = rules
         .iter()
         .filter(|r| !r.passed && !r.disabled)
@@ -436,12 +429,25 @@ pub fn decide(
                 condition: format!(
                     "Investigate {level} on {}: {}{note}",
                     v.metric.label(),
-                    describe_breach(v)
+                    describe_breach(v, episodes)
                 ),
                 metric: Some(v.metric),
             })
         })
         .collect();
+    conditions.extend(
+        verdicts
+            .iter()
+            .filter(|v| !v.required && v.status == Status::NoData)
+            .map(|v| DerivedCondition {
+                condition: format!(
+                    "Not measured (not required): {}: {}",
+                    v.metric.label(),
+                    v.no_data_reason.as_deref().unwrap_or("no data")
+                ),
+                metric: Some(v.metric),
+            }),
+    );
     conditions.extend(verdicts.iter().filter_map(|v| {
         v.pre_existing.map(|lvl| DerivedCondition {
             condition: format!(
@@ -464,7 +470,7 @@ pub fn decide(
             });
         }
     }
-    Decision {
+    let mut decision = Decision {
         verdict: if blockers.is_empty() {
             Verdict::ApprovedForLimitedProd
         } else {
@@ -473,7 +479,70 @@ pub fn decide(
         rules,
         blockers,
         conditions,
+    };
+    let guarded: Vec<(MetricId, &MetricSignificance)> = verdicts
+        .iter()
+        .map(|v| v.metric)
+        .zip(evidence.significance)
+        .collect();
+    apply_significance(&mut decision, &guarded, thresholds);
+    decision
+}
+
+/// `1 thing`, `2 things`.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
     }
+}
+
+fn clock(manifest: &Manifest, t: f64) -> String {
+    manifest.local_hms(t)
+}
+
+/// The latency rule 4 judges: the application's request latency when the
+/// run has it (a post value), else the database's query latency; with each
+/// metric's post-phase change.
+pub fn judged_latency(verdicts: &[MetricVerdict]) -> (&'static str, Vec<(MetricId, f64)>) {
+    let of = |metrics: [MetricId; 2]| -> Vec<(MetricId, f64)> {
+        verdicts
+            .iter()
+            .filter(|v| metrics.contains(&v.metric))
+            .filter_map(|v| v.post_delta_pct.map(|d| (v.metric, d)))
+            .collect()
+    };
+    let request = of([MetricId::RequestLatencyP50Ms, MetricId::RequestLatencyP99Ms]);
+    if !request.is_empty() {
+        return ("application request latency", request);
+    }
+    (
+        "database query latency",
+        of([MetricId::QueryLatencyP50Ms, MetricId::QueryLatencyP99Ms]),
+    )
+}
+
+fn settle_note(windows: &Windows) -> String {
+    if windows.settle_s > 0.0 {
+        format!(
+            "; the post window starts {} s after the DDL's end (rules.settle_after_ddl_s)",
+            plain_number(windows.settle_s)
+        )
+    } else {
+        String::new()
+    }
+}
+
+/// "not measured: CPU Usage (nothing recorded); export it into metrics/ or
+/// set required = false" for a required metric without data.
+fn not_measured(v: &MetricVerdict) -> String {
+    format!(
+        "not measured: {} ({}); add its samples to metrics/ (see docs/run-directory.md), or set `required = false` under [metrics.{}] in a thresholds file",
+        v.metric.label(),
+        v.no_data_reason.as_deref().unwrap_or("no data"),
+        v.metric.key()
+    )
 }
 
 /// The significance blocker (report section 3.6). Only when the thresholds
@@ -484,7 +553,7 @@ pub fn decide(
 /// the decision is left as it is: the statistics are notes, not judgements.
 pub fn apply_significance(
     decision: &mut Decision,
-    significance: &[(MetricId, &crate::significance::MetricSignificance)],
+    significance: &[(MetricId, &crate::judge::significance::MetricSignificance)],
     thresholds: &Thresholds,
 ) {
     let guarded: Vec<_> = significance.iter().filter(|(_, s)| s.blocks).collect();
@@ -513,7 +582,7 @@ pub fn apply_significance(
                         hl.confidence * 100.0,
                         plain_number(hl.ci_low),
                         plain_number(hl.ci_high),
-                        crate::significance::fmt_p(t.p_value),
+                        crate::judge::significance::fmt_p(t.p_value),
                         t.rank_biserial
                     ))
                 })
@@ -547,29 +616,43 @@ pub fn apply_significance(
     decision.rules.push(rule);
 }
 
-/// "P99 +112 % during the DDL (bound +100 %), sustained 4 min from 19:52" style facts.
-fn describe_breach(v: &MetricVerdict) -> String {
+/// What put a metric at its status, with numbers: the window whose value is
+/// beyond the bound, and the longest episode at that level.
+fn describe_breach(v: &MetricVerdict, episodes: &[Episode]) -> String {
     let value = |x: f64| crate::model::with_unit(plain_number(x), v.metric.unit());
-    let worst = v
-        .breaches
+    let mut facts = Vec::new();
+    for b in v
+        .window_breaches
         .iter()
-        .filter(|b| b.level == v.status)
-        .max_by(|a, b| a.duration_s().total_cmp(&b.duration_s()));
-    match worst {
-        Some(b) => format!(
-            "{} reached {} in the {} window against a {} bound of {}{}",
-            v.metric.label(),
-            value(b.peak),
+        .filter(|b| b.level == v.status && Window::WITH_INDEX.contains(&b.window))
+    {
+        facts.push(format!(
+            "the {} window's {} is {} against a {} bound of {}",
             b.window.key(),
+            b.statistic.name(),
+            value(b.value),
             b.level.key().to_lowercase(),
-            value(b.bound),
-            if b.sustained {
-                format!(", beyond it for {:.0} s", b.duration_s())
-            } else {
-                String::new()
-            }
-        ),
-        None => format!("{} is {}", v.metric.label(), v.status.key()),
+            value(b.bound)
+        ));
+    }
+    let worst = episodes
+        .iter()
+        .filter(|e| e.metric == v.metric && e.level == v.status && !e.pre_existing)
+        .max_by(|a, b| a.duration_s().total_cmp(&b.duration_s()));
+    if let Some(e) = worst {
+        facts.push(format!(
+            "beyond its {} bound of {} for {:.0} s{}, peak {}",
+            e.level.key().to_lowercase(),
+            value(e.bound),
+            e.duration_s(),
+            if e.open { " and still at the end" } else { "" },
+            value(e.peak),
+        ));
+    }
+    if facts.is_empty() {
+        format!("{} is {}", v.metric.label(), v.status.key())
+    } else {
+        format!("{}: {}", v.metric.label(), facts.join("; "))
     }
 }
 
@@ -658,8 +741,37 @@ fn verify_index(manifest: &Manifest, v: Option<&Verification>) -> (bool, String)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::classify::MetricVerdict;
+    use crate::judge::classify::MetricVerdict;
     use crate::model::SwitchState;
+
+    /// The rules over verdicts and facts alone: no episodes, no
+    /// significance, no windows.
+    fn decide_plain(
+        manifest: &Manifest,
+        facts: &LogFacts,
+        verdicts: &[MetricVerdict],
+        th: &Thresholds,
+    ) -> Decision {
+        let windows = Windows {
+            baseline: None,
+            during: None,
+            post: None,
+            after_rollback: None,
+            settle_s: 0.0,
+            source: crate::judge::analysis::TimeSource::Events,
+        };
+        decide(
+            &Evidence {
+                manifest,
+                facts,
+                verdicts,
+                episodes: &[],
+                significance: &[],
+                windows: &windows,
+            },
+            th,
+        )
+    }
 
     fn manifest() -> Manifest {
         serde_json::from_value(serde_json::json!({
@@ -703,7 +815,11 @@ mod tests {
             pre_existing: None,
             warning_bound: None,
             critical_bound: None,
-            breaches: vec![],
+            window_breaches: vec![],
+            required: false,
+            after_rollback_value: None,
+            after_rollback_delta_pct: None,
+            after_rollback_status: Status::NoData,
             no_data_reason: None,
         }
     }
@@ -728,7 +844,7 @@ mod tests {
             Status::Critical,
             Some(3.0),
         )];
-        let d = decide(&manifest(), &good_facts(), &v, &th);
+        let d = decide_plain(&manifest(), &good_facts(), &v, &th);
         assert_eq!(
             d.verdict,
             Verdict::ApprovedForLimitedProd,
@@ -741,27 +857,27 @@ mod tests {
                 .starts_with("Investigate CRITICAL on Query Latency P99")
         );
         th.rules.warnings_block = true;
-        let d = decide(&manifest(), &good_facts(), &v, &th);
+        let d = decide_plain(&manifest(), &good_facts(), &v, &th);
         assert_eq!(d.verdict, Verdict::StopAndFix);
     }
 
     #[test]
     fn a_clean_run_is_approved_with_every_rule_passed() {
-        let d = decide(
+        let d = decide_plain(
             &manifest(),
             &good_facts(),
             &good_verdicts(),
             &Thresholds::default(),
         );
         assert_eq!(d.verdict, Verdict::ApprovedForLimitedProd);
-        assert_eq!(d.rules.len(), 7);
+        assert_eq!(d.rules.len(), 8);
         assert!(d.rules.iter().all(|r| r.passed), "{:#?}", d.rules);
     }
 
     fn decide_with(f: impl FnOnce(&mut LogFacts, &mut Vec<MetricVerdict>)) -> Decision {
         let (mut facts, mut verdicts) = (good_facts(), good_verdicts());
         f(&mut facts, &mut verdicts);
-        decide(&manifest(), &facts, &verdicts, &Thresholds::default())
+        decide_plain(&manifest(), &facts, &verdicts, &Thresholds::default())
     }
 
     #[test]
@@ -905,7 +1021,7 @@ mod tests {
         let (mut facts, mut verdicts) = (good_facts(), good_verdicts());
         add_warning(&mut facts, &mut verdicts);
         assert_eq!(
-            decide(&manifest(), &facts, &verdicts, &th).verdict,
+            decide_plain(&manifest(), &facts, &verdicts, &th).verdict,
             Verdict::StopAndFix
         );
     }
@@ -916,7 +1032,7 @@ mod tests {
         th.rules.disabled = vec!["no_rollback".into()];
         let mut facts = good_facts();
         facts.rollback = true;
-        let d = decide(&manifest(), &facts, &good_verdicts(), &th);
+        let d = decide_plain(&manifest(), &facts, &good_verdicts(), &th);
         assert_eq!(d.verdict, Verdict::ApprovedForLimitedProd);
         let r = d
             .rules

@@ -1,223 +1,136 @@
 //! Judging each metric against its bounds: OK, WARNING, CRITICAL or NO_DATA.
 //!
-//! A window is judged by its representative statistic (mean, P99, ... as the
-//! thresholds say), and over time: a run of samples beyond a bound that lasts
-//! `sustained_for_s` counts too, like a Prometheus alert's `for:`. Each breach is
-//! kept with the time it began, for the incident log. A bound the baseline
-//! already breaks is flagged as pre-existing, not blamed on the canary.
+//! Two things can put a window beyond a bound (docs/judgement.md):
+//! - its representative value (mean, P99, ... as the thresholds say), for
+//!   metrics judged on it (`window_statistic`);
+//! - a breach episode over time, found by the bound engine
+//!   ([`super::bounds`]) over the run's windows, that overlaps it.
+//!
+//! The canary's status is the worst of the windows with the index in place
+//! (during and post). A level the baseline already reached is flagged as
+//! pre-existing, not blamed on the canary.
 
-use crate::analysis::{DataSource, MetricAnalysis, RunAnalysis, Span};
-use crate::model::{MetricId, Sample, UnixSeconds, Window};
-use crate::stats::{self, Summary};
+pub use super::bounds::{Bounds, Episode, Status, beyond, representative};
+use crate::judge::analysis::{DataSource, MetricAnalysis, RunAnalysis, Windows};
+use crate::model::{MetricId, Window};
+use crate::stats;
 use crate::thresholds::{BoundKind, MetricThreshold, Statistic, Thresholds};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
-)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Status {
-    NoData,
-    Ok,
-    Warning,
-    Critical,
-}
-
-impl Status {
-    pub fn key(self) -> &'static str {
-        match self {
-            Status::NoData => "NO_DATA",
-            Status::Ok => "OK",
-            Status::Warning => "WARNING",
-            Status::Critical => "CRITICAL",
-        }
-    }
-}
-
-/// A bound crossed, as an incident-log row.
+/// A window whose representative value is beyond a bound.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct Breach {
-    pub metric: MetricId,
-    pub level: Status,
+pub struct WindowBreach {
     pub window: Window,
-    /// When the value first crossed the bound.
-    pub start: UnixSeconds,
-    /// The last sample beyond the bound.
-    pub end: UnixSeconds,
-    /// The worst value reached.
-    pub peak: f64,
-    /// The bound crossed, in the metric's unit (a relative bound resolved against the baseline).
+    pub level: Status,
+    /// The statistic that stands for the window.
+    pub statistic: Statistic,
+    /// The window's representative value.
+    pub value: f64,
+    /// The bound it is beyond, in the metric's unit.
     pub bound: f64,
-    /// True when it lasted the sustained time; false when the window's
-    /// representative value itself is beyond the bound.
-    pub sustained: bool,
 }
 
-impl Breach {
-    pub fn duration_s(&self) -> f64 {
-        self.end - self.start
-    }
+/// One window of a metric, judged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct WindowVerdict {
+    pub window: Window,
+    /// The representative value.
+    pub value: Option<f64>,
+    /// Change from the baseline, in percent (none for sums and counts).
+    pub delta_pct: Option<f64>,
+    pub status: Status,
 }
 
 /// The judgement of one metric.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct MetricVerdict {
     pub metric: MetricId,
-    /// The canary's status: worst of during and post, NO_DATA when neither has data.
+    /// The canary's status: worst of during and post (the windows with the
+    /// index), NO_DATA when neither has data.
     pub status: Status,
     /// The representative value of each window.
     pub baseline_value: Option<f64>,
     pub during_value: Option<f64>,
     pub post_value: Option<f64>,
+    #[serde(default)]
+    pub after_rollback_value: Option<f64>,
     /// Change from baseline, in percent.
     pub during_delta_pct: Option<f64>,
     pub post_delta_pct: Option<f64>,
+    #[serde(default)]
+    pub after_rollback_delta_pct: Option<f64>,
     /// Status of each window on its own.
     pub baseline_status: Status,
     pub during_status: Status,
     pub post_status: Status,
+    #[serde(default = "no_data")]
+    pub after_rollback_status: Status,
     /// Set when the baseline already breached a bound; during/post levels no
     /// worse than this are not counted against the canary.
     pub pre_existing: Option<Status>,
     /// Resolved absolute bounds (relative ones against the baseline).
     pub warning_bound: Option<f64>,
     pub critical_bound: Option<f64>,
-    pub breaches: Vec<Breach>,
+    /// Windows whose representative value is beyond a bound.
+    #[serde(default)]
+    pub window_breaches: Vec<WindowBreach>,
+    /// The decision needs this metric measured: NO_DATA blocks.
+    #[serde(default)]
+    pub required: bool,
     /// Why there is no status, when there is none.
     pub no_data_reason: Option<String>,
 }
 
-/// The value of a window that stands for it.
-pub fn representative(summary: &Summary, stat: Statistic) -> f64 {
-    match stat {
-        Statistic::Mean => summary.mean,
-        Statistic::Min => summary.min,
-        Statistic::Max => summary.max,
-        Statistic::P50 => summary.p50,
-        Statistic::P95 => summary.p95,
-        Statistic::P99 => summary.p99,
-        Statistic::Sum => summary.sum,
-        Statistic::Count => summary.count as f64,
-    }
+fn no_data() -> Status {
+    Status::NoData
 }
 
-/// Bounds resolved to the metric's own unit. `None` when they cannot be
-/// resolved (a relative bound without a baseline, a share of an unknown maximum).
-fn resolve(
-    th: &MetricThreshold,
-    baseline: Option<f64>,
-    max_connections: Option<u64>,
-) -> Result<(Option<f64>, Option<f64>), String> {
-    let map = |f: &dyn Fn(f64) -> f64| (th.warning.map(f), th.critical.map(f));
-    match th.kind {
-        BoundKind::None => Ok((None, None)),
-        BoundKind::Above | BoundKind::Below => Ok((th.warning, th.critical)),
-        BoundKind::IncreasePct | BoundKind::DecreasePct => {
-            let b = match baseline {
-                None => return Err("no baseline to compare with".into()),
-                // A change in percent of nothing is no bound at all: with a
-                // bound of 0, any value would be a breach (or none could be).
-                Some(0.0) => {
-                    return Err(
-                        "the baseline is 0, so a bound relative to it (a change in percent) \
-                         cannot be resolved"
-                            .into(),
-                    );
-                }
-                Some(b) if !b.is_finite() => {
-                    return Err(format!("the baseline is not a finite number ({b})"));
-                }
-                Some(b) => b,
-            };
-            // Percent of the baseline's magnitude, as `stats::delta_pct`
-            // measures a change: a negative baseline keeps the bound on the
-            // bad side of it.
-            let rise = if th.kind == BoundKind::IncreasePct {
-                1.0
-            } else {
-                -1.0
-            };
-            let sign = if b < 0.0 { -rise } else { rise };
-            Ok(map(&|pct| b * (1.0 + sign * pct / 100.0)))
-        }
-        BoundKind::AbovePctOfMaxConnections => match max_connections {
-            // A share of 0 would make every connection a breach.
-            Some(0) => {
-                Err("max_connections is 0 in the manifest: no share of it is a bound".into())
-            }
-            Some(m) => Ok(map(&|pct| m as f64 * pct / 100.0)),
-            None => Err("max_connections is not in the manifest".into()),
-        },
-    }
-}
-
-/// True when `value` is beyond `bound` in the metric's bad direction.
-pub fn beyond(kind: BoundKind, value: f64, bound: f64) -> bool {
-    match kind {
-        BoundKind::Below | BoundKind::DecreasePct => value < bound,
-        BoundKind::None => false,
-        _ => value > bound,
-    }
-}
-
-fn level_of(kind: BoundKind, value: f64, warning: Option<f64>, critical: Option<f64>) -> Status {
-    if critical.is_some_and(|c| beyond(kind, value, c)) {
-        Status::Critical
-    } else if warning.is_some_and(|w| beyond(kind, value, w)) {
-        Status::Warning
-    } else {
-        Status::Ok
-    }
-}
-
-/// Runs of consecutive samples beyond `bound`, in `span`, that last at least
-/// `for_s` (a single sample counts when `for_s` is 0).
-fn sustained_runs(
-    timeline: &[Sample],
-    span: Span,
-    kind: BoundKind,
-    bound: f64,
-    for_s: f64,
-) -> Vec<(UnixSeconds, UnixSeconds, f64)> {
-    let worse = |a: f64, b: f64| if beyond(kind, a, b) { a } else { b };
-    let mut runs = Vec::new();
-    let mut current: Option<(f64, f64, f64)> = None;
-    for s in timeline.iter().filter(|s| span.contains(s.t)) {
-        if beyond(kind, s.v, bound) {
-            current = Some(match current {
-                Some((start, _, peak)) => (start, s.t, worse(s.v, peak)),
-                None => (s.t, s.t, s.v),
-            });
-        } else if let Some(run) = current.take() {
-            runs.push(run);
+impl MetricVerdict {
+    pub fn value(&self, w: Window) -> Option<f64> {
+        match w {
+            Window::Baseline => self.baseline_value,
+            Window::During => self.during_value,
+            Window::Post => self.post_value,
+            Window::AfterRollback => self.after_rollback_value,
         }
     }
-    runs.extend(current);
-    runs.retain(|(start, end, _)| end - start >= for_s);
-    runs
+
+    pub fn status_of(&self, w: Window) -> Status {
+        match w {
+            Window::Baseline => self.baseline_status,
+            Window::During => self.during_status,
+            Window::Post => self.post_status,
+            Window::AfterRollback => self.after_rollback_status,
+        }
+    }
+
+    fn set_status(&mut self, w: Window, s: Status) {
+        match w {
+            Window::Baseline => self.baseline_status = s,
+            Window::During => self.during_status = s,
+            Window::Post => self.post_status = s,
+            Window::AfterRollback => self.after_rollback_status = s,
+        }
+    }
 }
 
-/// First sample in `span` beyond `bound` (for dating a representative breach).
-fn first_beyond(timeline: &[Sample], span: Span, kind: BoundKind, bound: f64) -> Option<&Sample> {
-    timeline
-        .iter()
-        .find(|s| span.contains(s.t) && beyond(kind, s.v, bound))
+/// A metric's judgement and the breach episodes found in its samples.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Classified {
+    pub verdict: MetricVerdict,
+    pub episodes: Vec<Episode>,
 }
 
-/// Judges one metric.
+/// Judges one metric. `required`: whether the decision needs it measured.
 pub fn classify_metric(
     m: &MetricAnalysis,
     th: &MetricThreshold,
-    windows: &crate::analysis::Windows,
+    windows: &Windows,
     max_connections: Option<u64>,
-) -> MetricVerdict {
+) -> Classified {
     let value = |w: Window| m.summary(w).map(|s| representative(s, th.statistic));
-    let (baseline_value, during_value, post_value) = (
-        value(Window::Baseline),
-        value(Window::During),
-        value(Window::Post),
-    );
+    let baseline_value = value(Window::Baseline);
     // A sum or a count grows with the window's length: no percentage change.
     let comparable = !matches!(th.statistic, Statistic::Sum | Statistic::Count);
     let delta = |v: Option<f64>| {
@@ -226,131 +139,111 @@ pub fn classify_metric(
             .zip(v)
             .and_then(|(b, v)| stats::delta_pct(b, v))
     };
-
+    let present = |w: Window| {
+        if value(w).is_some() {
+            Status::Ok
+        } else {
+            Status::NoData
+        }
+    };
     let mut verdict = MetricVerdict {
         metric: m.metric,
         status: Status::NoData,
         baseline_value,
-        during_value,
-        post_value,
-        during_delta_pct: delta(during_value),
-        post_delta_pct: delta(post_value),
-        baseline_status: if baseline_value.is_some() {
-            Status::Ok
-        } else {
-            Status::NoData
-        },
-        during_status: if during_value.is_some() {
-            Status::Ok
-        } else {
-            Status::NoData
-        },
-        post_status: if post_value.is_some() {
-            Status::Ok
-        } else {
-            Status::NoData
-        },
+        during_value: value(Window::During),
+        post_value: value(Window::Post),
+        after_rollback_value: value(Window::AfterRollback),
+        during_delta_pct: delta(value(Window::During)),
+        post_delta_pct: delta(value(Window::Post)),
+        after_rollback_delta_pct: delta(value(Window::AfterRollback)),
+        baseline_status: present(Window::Baseline),
+        during_status: present(Window::During),
+        post_status: present(Window::Post),
+        after_rollback_status: present(Window::AfterRollback),
         pre_existing: None,
         warning_bound: None,
         critical_bound: None,
-        breaches: Vec::new(),
+        window_breaches: Vec::new(),
+        required: false,
         no_data_reason: None,
+    };
+    let none = |verdict| Classified {
+        verdict,
+        episodes: Vec::new(),
     };
 
     if m.source == DataSource::None {
         verdict.no_data_reason = Some("nothing recorded".into());
-        return verdict;
+        return none(verdict);
     }
     // Without them the baseline is still judged, for its pre-existing flag
     // (a canary stopped before the DDL because of it).
-    let canary_data = during_value.is_some() || post_value.is_some();
+    let canary_data = Window::WITH_INDEX.iter().any(|w| value(*w).is_some());
     if !canary_data {
-        verdict.no_data_reason = Some("no samples during or after the DDL".into());
+        verdict.no_data_reason = Some(if m.timeline.is_empty() {
+            "no samples during or after the DDL".into()
+        } else {
+            "no samples during or after the DDL (the file's samples fall outside those windows)"
+                .into()
+        });
     }
     if th.kind == BoundKind::None {
         // Reported, never judged.
         if canary_data {
             verdict.status = Status::Ok;
         }
-        return verdict;
+        return none(verdict);
     }
-    let (warning, critical) = match resolve(th, baseline_value, max_connections) {
+    let bounds = match Bounds::resolve(th, baseline_value, max_connections) {
         Ok(b) => b,
         Err(reason) => {
             if canary_data {
                 verdict.no_data_reason = Some(reason);
             }
-            return verdict;
+            return none(verdict);
         }
     };
-    verdict.warning_bound = warning;
-    verdict.critical_bound = critical;
+    verdict.warning_bound = bounds.warning;
+    verdict.critical_bound = bounds.critical;
 
+    let judged_in = |w: Window| !(th.exempt_during_ddl && w == Window::During);
+    // The representative value of each window, where it is judged.
     for w in Window::ALL {
-        let (Some(span), Some(v)) = (windows.get(w), value(w)) else {
+        let Some(v) = value(w) else { continue };
+        if !th.window_statistic || !judged_in(w) {
             continue;
-        };
-        let representative_level = level_of(th.kind, v, warning, critical);
-        let mut level = representative_level;
-        // Sustained runs over time: critical first; a warning run that holds a
-        // critical one is the same episode and is not repeated.
-        let mut sustained: Vec<Breach> = Vec::new();
-        for (lvl, bound) in [(Status::Critical, critical), (Status::Warning, warning)] {
-            let Some(bound) = bound else { continue };
-            for (start, end, peak) in
-                sustained_runs(&m.timeline, span, th.kind, bound, th.sustained_for_s)
-            {
-                let holds_critical = sustained
-                    .iter()
-                    .any(|b| b.level > lvl && b.start >= start && b.end <= end);
-                if holds_critical {
-                    continue;
-                }
-                level = level.max(lvl);
-                sustained.push(Breach {
-                    metric: m.metric,
-                    level: lvl,
-                    window: w,
-                    start,
-                    end,
-                    peak,
-                    bound,
-                    sustained: true,
-                });
-            }
         }
-        // The representative value itself beyond a bound, unless a sustained
-        // breach at that level already tells it.
-        let told = sustained.iter().any(|b| b.level >= representative_level);
-        if representative_level > Status::Ok && !told {
-            let bound = if representative_level == Status::Critical {
-                critical
-            } else {
-                warning
-            };
-            if let Some(bound) = bound {
-                let start =
-                    first_beyond(&m.timeline, span, th.kind, bound).map_or(span.start, |s| s.t);
-                verdict.breaches.push(Breach {
-                    metric: m.metric,
-                    level: representative_level,
-                    window: w,
-                    start,
-                    end: span.end,
-                    peak: v,
-                    bound,
-                    sustained: false,
-                });
-            }
-        }
-        verdict.breaches.extend(sustained);
-        match w {
-            Window::Baseline => verdict.baseline_status = level,
-            Window::During => verdict.during_status = level,
-            Window::Post => verdict.post_status = level,
+        let level = bounds.level_of(v);
+        if level > Status::Ok {
+            verdict.set_status(w, level);
+            verdict.window_breaches.push(WindowBreach {
+                window: w,
+                level,
+                statistic: th.statistic,
+                value: v,
+                bound: bounds.bound_of(level).unwrap_or(f64::NAN),
+            });
         }
     }
-    verdict.breaches.sort_by(|a, b| a.start.total_cmp(&b.start));
+    // Episodes over time, inside the run's windows only.
+    let episodes = episodes_in_windows(m, th, &bounds, windows);
+    for e in &episodes {
+        for w in Window::ALL {
+            let Some(span) = windows.get(w) else { continue };
+            let Some(mut level) = e.level_in(span.start, span.end) else {
+                continue;
+            };
+            // The baseline is judged on what it held itself, not on how an
+            // episode that began in it went on after the DDL began.
+            if w == Window::Baseline {
+                level = level.min(e.level_before_ddl);
+            }
+            if judged_in(w) && value(w).is_some() {
+                let s = verdict.status_of(w).max(level);
+                verdict.set_status(w, s);
+            }
+        }
+    }
 
     let canary = verdict
         .during_status
@@ -359,14 +252,35 @@ pub fn classify_metric(
     if verdict.baseline_status > Status::Ok {
         verdict.pre_existing = Some(verdict.baseline_status);
     }
-    if !canary_data {
-        return verdict;
+    if canary_data {
+        verdict.status = match verdict.pre_existing {
+            Some(pre) if canary <= pre => Status::Ok,
+            _ => canary,
+        };
     }
-    verdict.status = match verdict.pre_existing {
-        Some(pre) if canary <= pre => Status::Ok,
-        _ => canary,
+    Classified { verdict, episodes }
+}
+
+/// The metric's breach episodes over the run's windows: the samples from the
+/// first window's start to the last one's end, through the gaps between
+/// windows, so that one breach across a phase boundary is one episode.
+/// Samples of a window the metric is exempt in are left out.
+pub fn episodes_in_windows(
+    m: &MetricAnalysis,
+    th: &MetricThreshold,
+    bounds: &Bounds,
+    windows: &Windows,
+) -> Vec<Episode> {
+    let Some(span) = windows.judged_span() else {
+        return Vec::new();
     };
-    verdict
+    let exempt = windows.during.filter(|_| th.exempt_during_ddl);
+    let canary_start = windows.during.map_or(f64::INFINITY, |d| d.start);
+    let samples = crate::judge::analysis::span_slice(&m.timeline, span)
+        .iter()
+        .copied()
+        .filter(|s| !exempt.is_some_and(|d| d.contains(s.t)));
+    super::bounds::episodes_of(m.metric, *bounds, th.sustained_for_s, canary_start, samples)
 }
 
 /// Judges all twenty metrics.
@@ -374,7 +288,7 @@ pub fn classify(
     analysis: &RunAnalysis,
     thresholds: &Thresholds,
     max_connections: Option<u64>,
-) -> Vec<MetricVerdict> {
+) -> Vec<Classified> {
     analysis
         .metrics
         .iter()
@@ -392,7 +306,8 @@ pub fn classify(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::{TimeSource, Windows};
+    use crate::judge::analysis::{Span, TimeSource};
+    use crate::model::Sample;
 
     fn windows() -> Windows {
         Windows {
@@ -408,6 +323,8 @@ mod tests {
                 start: 200.0,
                 end: 400.0,
             }),
+            after_rollback: None,
+            settle_s: 0.0,
             source: TimeSource::Events,
         }
     }
@@ -435,6 +352,7 @@ mod tests {
             baseline: summ(w.baseline.unwrap()),
             during: summ(w.during.unwrap()),
             post: summ(w.post.unwrap()),
+            after_rollback: None,
             timeline,
         }
     }
@@ -446,19 +364,24 @@ mod tests {
     }
 
     fn judge(m: &MetricAnalysis, th: &MetricThreshold) -> MetricVerdict {
-        classify_metric(m, th, &windows(), Some(500))
+        classify_metric(m, th, &windows(), Some(500)).verdict
+    }
+
+    fn episodes(m: &MetricAnalysis, th: &MetricThreshold) -> Vec<Episode> {
+        classify_metric(m, th, &windows(), Some(500)).episodes
     }
 
     #[test]
     fn quiet_metric_is_ok_with_no_breach() {
-        let v = judge(&metric(MetricId::CpuUsagePct, |_| 30.0), &cpu_threshold());
+        let m = metric(MetricId::CpuUsagePct, |_| 30.0);
+        let v = judge(&m, &cpu_threshold());
         assert_eq!(v.status, Status::Ok);
-        assert!(v.breaches.is_empty());
+        assert!(episodes(&m, &cpu_threshold()).is_empty());
         assert_eq!(v.during_value, Some(30.0));
     }
 
     #[test]
-    fn mean_beyond_critical_is_critical_and_dated_at_first_crossing() {
+    fn a_sustained_breach_is_one_episode_dated_at_its_first_crossing() {
         let m = metric(MetricId::CpuUsagePct, |t| {
             if (120.0..200.0).contains(&t) {
                 95.0
@@ -467,20 +390,43 @@ mod tests {
             }
         });
         let v = judge(&m, &cpu_threshold());
-        // during mean = (20*30 + 80*95)/100 = 82 → WARNING by mean; 80 s at 95 → CRITICAL sustained.
+        // during mean = (20*30 + 80*95)/100 = 82: CPU is judged on sustained
+        // breaches only, and 80 s at 95 holds the critical bound (60 s).
         assert_eq!(v.during_value, Some(82.0));
         assert_eq!(v.status, Status::Critical);
-        let crit = v
-            .breaches
-            .iter()
-            .find(|b| b.level == Status::Critical)
-            .unwrap();
+        assert!(v.window_breaches.is_empty());
+        let e = episodes(&m, &cpu_threshold());
+        assert_eq!(e.len(), 1, "{e:?}");
         assert_eq!(
-            (crit.start, crit.end, crit.peak, crit.sustained),
-            (120.0, 199.0, 95.0, true)
+            (
+                e[0].level,
+                e[0].start,
+                e[0].end,
+                e[0].peak,
+                e[0].resolved_at
+            ),
+            (Status::Critical, 120.0, 199.0, 95.0, Some(200.0))
         );
-        // The WARNING-by-mean is the same episode as the sustained critical run.
-        assert_eq!(v.breaches.len(), 1);
+        assert_eq!(e[0].confirmed_at, 180.0);
+    }
+
+    #[test]
+    fn a_window_statistic_beyond_its_bound_counts_without_a_sustained_breach() {
+        let mut th = cpu_threshold();
+        th.window_statistic = true;
+        let m = metric(MetricId::CpuUsagePct, |t| {
+            if (120.0..200.0).contains(&t) {
+                95.0
+            } else {
+                30.0
+            }
+        });
+        th.sustained_for_s = 1000.0;
+        let v = judge(&m, &th);
+        assert_eq!(v.during_status, Status::Warning, "mean 82 > 70");
+        assert_eq!(v.window_breaches.len(), 1);
+        assert_eq!(v.window_breaches[0].value, 82.0);
+        assert!(episodes(&m, &th).is_empty());
     }
 
     #[test]
@@ -498,10 +444,70 @@ mod tests {
         let v = judge(&spike, &th);
         assert_eq!(v.status, Status::Critical);
         assert_eq!(
-            v.breaches.len(),
+            episodes(&spike, &th).len(),
             1,
-            "the warning run inside the critical one is not repeated"
+            "the warning inside the critical stretch is the same episode"
         );
+    }
+
+    #[test]
+    fn a_breach_across_during_and_post_is_one_episode() {
+        let m = metric(MetricId::CpuUsagePct, |t| {
+            if (150.0..300.0).contains(&t) {
+                95.0
+            } else {
+                30.0
+            }
+        });
+        let e = episodes(&m, &cpu_threshold());
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert_eq!(
+            (e[0].start, e[0].end, e[0].resolved_at),
+            (150.0, 299.0, Some(300.0))
+        );
+        let v = judge(&m, &cpu_threshold());
+        assert_eq!(
+            (v.during_status, v.post_status),
+            (Status::Critical, Status::Critical)
+        );
+    }
+
+    #[test]
+    fn open_or_resolved_is_judged_inside_the_windows_never_in_the_export_margin() {
+        // The windows end at 400; the export runs on to 460.
+        let with_margin = |f: fn(f64) -> f64| {
+            let mut m = metric(MetricId::CpuUsagePct, f);
+            m.timeline = (0..460)
+                .map(|t| Sample {
+                    t: t as f64,
+                    v: f(t as f64),
+                })
+                .collect();
+            m
+        };
+        // Beyond to the end of the windows, back within only in the margin: open.
+        let m = with_margin(|t| {
+            if (300.0..420.0).contains(&t) {
+                95.0
+            } else {
+                30.0
+            }
+        });
+        let e = episodes(&m, &cpu_threshold());
+        assert_eq!(e.len(), 1);
+        assert!(e[0].open && e[0].resolved_at.is_none(), "{e:?}");
+        assert_eq!(e[0].end, 399.0);
+        // Back within at 360, beyond again only in the margin: resolved at 360.
+        let m = with_margin(|t| {
+            if (250.0..360.0).contains(&t) || t >= 410.0 {
+                95.0
+            } else {
+                30.0
+            }
+        });
+        let e = episodes(&m, &cpu_threshold());
+        assert_eq!(e.len(), 1);
+        assert_eq!((e[0].open, e[0].resolved_at), (false, Some(360.0)));
     }
 
     #[test]
@@ -585,14 +591,14 @@ mod tests {
             .for_metric(MetricId::ActiveConnections)
             .clone();
         let m = metric(MetricId::ActiveConnections, |_| 10.0);
-        let v = classify_metric(&m, &th, &windows(), None);
+        let v = classify_metric(&m, &th, &windows(), None).verdict;
         assert_eq!(v.status, Status::NoData);
         assert!(v.no_data_reason.unwrap().contains("max_connections"));
-        let v = classify_metric(&m, &th, &windows(), Some(0));
+        let v = classify_metric(&m, &th, &windows(), Some(0)).verdict;
         assert_eq!(v.status, Status::NoData);
         assert!(v.no_data_reason.unwrap().contains("max_connections is 0"));
         // With max_connections = 500: 80 % = 400.
-        let v = classify_metric(&m, &th, &windows(), Some(500));
+        let v = classify_metric(&m, &th, &windows(), Some(500)).verdict;
         assert_eq!((v.warning_bound, v.status), (Some(400.0), Status::Ok));
     }
 
