@@ -2296,3 +2296,157 @@ fn an_unreachable_replica_fails_safe() {
         t0.elapsed().as_secs_f64()
     );
 }
+
+/// Capture and build judge the DDL's window alike: a window whose value is
+/// beyond a critical bound (threads_running's max during the DDL, with no
+/// breach sustained long enough to stop it live) rolls the index back when
+/// the DDL ends, and the report of that run fails no_critical_metric for the
+/// same metric and window. Deterministic: a transaction holds the table's
+/// metadata lock, so the ALTER waits inside the DDL window while six
+/// sleeping sessions run, until the sampler has recorded them.
+#[test]
+fn a_critical_window_during_the_ddl_rolls_back_and_the_report_agrees() {
+    let t0 = Instant::now();
+    let guard = own_server();
+    let server = &*guard;
+    server.create_table("orders_ddl_window", 5_000);
+    let ks = KillSwitchServer::start();
+    let (g, c) = (ks.url("/g"), ks.url("/c"));
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let th = thresholds_file(
+        &tmp.path().join("thresholds.toml"),
+        "[metrics.threads_running]\nwarning = 3\ncritical = 5\nstatistic = \"max\"\nsustained_for_s = 3600\n\
+         [metrics.lock_wait_time_s]\nsustained_for_s = 3600\n",
+    );
+    let th = th.display().to_string();
+    let extra = [
+        "--interval",
+        "250ms",
+        "--baseline",
+        "2s",
+        "--monitoring",
+        "2s",
+        "--checkpoints",
+        "1s",
+        "--after",
+        "1s",
+        "--lock-wait-timeout",
+        "120s",
+        "--thresholds",
+        &th,
+    ];
+    let h = spawn_capture(args(server, "orders_ddl_window", &out, (&g, &c), &extra));
+    // Hold the metadata lock from the baseline on: the ALTER will wait for it.
+    assert!(
+        wait_for_event(&out, Duration::from_secs(60), |e| matches!(
+            e,
+            Event::PhaseStart {
+                phase: Phase::Baseline
+            }
+        )),
+        "no baseline: {}",
+        std::fs::read_to_string(out.join("events.jsonl")).unwrap_or_default()
+    );
+    let mut holder = server.conn();
+    holder.query_drop("BEGIN").unwrap();
+    holder
+        .query_drop("SELECT * FROM shop.orders_ddl_window LIMIT 1")
+        .unwrap();
+    assert!(wait_for_event(&out, Duration::from_secs(60), |e| matches!(
+        e,
+        Event::DdlStart { .. }
+    )));
+    let sleepers = Sleepers::start(server, SLEEPERS);
+    // Until the sampler has recorded them, during the DDL.
+    let seen = || {
+        let evs = events(&out);
+        let Some(start) = evs
+            .iter()
+            .find(|e| matches!(e.event, Event::DdlStart { .. }))
+            .map(|e| e.ts)
+        else {
+            return false;
+        };
+        std::fs::read_to_string(out.join("metrics/capture.csv"))
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains(",threads_running,"))
+            .any(|l| {
+                let mut f = l.split(',');
+                let ts: Option<DateTime<Utc>> = f.next().and_then(|t| t.parse().ok());
+                let v: f64 = f.nth(1).and_then(|v| v.parse().ok()).unwrap_or(0.0);
+                ts.is_some_and(|ts| ts > start) && v > 5.0
+            })
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !seen() {
+        assert!(
+            Instant::now() < deadline,
+            "no threads_running above 5 recorded"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    drop(sleepers);
+    holder.query_drop("COMMIT").unwrap();
+    let outcome = h.join().unwrap().unwrap();
+
+    // Live: the DDL succeeded, its window was judged when it ended, and the
+    // index was rolled back for it.
+    assert!(outcome.rolled_back, "{outcome:?}");
+    assert!(!server.index_exists("orders_ddl_window", "idx_canary"));
+    let evs = events(&out);
+    assert!(matches!(
+        find(&evs, |e| matches!(e, Event::DdlEnd { .. })),
+        Some(Event::DdlEnd {
+            outcome: DdlOutcome::Success,
+            ..
+        })
+    ));
+    let reason = match find(&evs, |e| matches!(e, Event::RollbackDecision { .. })) {
+        Some(Event::RollbackDecision { reason, .. }) => reason.clone(),
+        other => panic!("no rollback decision: {other:?}"),
+    };
+    assert!(
+        reason.contains("threads_running over the during window") && reason.contains("max"),
+        "{reason}"
+    );
+
+    // Offline: the report of the same run fails the same rule, for the same
+    // metric and window.
+    let built = canary_report::build::build(
+        &out,
+        &canary_report::build::BuildOptions {
+            out: Some(tmp.path().join("report")),
+            thresholds: Some(PathBuf::from(&th)),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(built.data.decision, Verdict::StopAndFix);
+    let rule = built
+        .data
+        .reasons
+        .iter()
+        .find(|r| r.rule == canary_report::model::RuleId::NoCriticalMetric)
+        .unwrap();
+    assert!(!rule.passed);
+    assert!(
+        rule.detail.contains("Threads Running") && rule.detail.contains("during window's max"),
+        "{}",
+        rule.detail
+    );
+    let threads = built
+        .data
+        .metric(canary_report::model::MetricId::ThreadsRunning)
+        .unwrap();
+    assert_eq!(
+        threads.verdict.during_status,
+        canary_report::judge::bounds::Status::Critical
+    );
+    assert_ne!(
+        threads.verdict.baseline_status,
+        canary_report::judge::bounds::Status::Critical
+    );
+    eprintln!("ddl window breach: {:.1} s", t0.elapsed().as_secs_f64());
+}

@@ -138,14 +138,13 @@ impl Bounds {
         }
     }
 
-    /// The lowest level with a bound: where an episode starts.
-    fn lowest(&self) -> Option<Status> {
-        if self.warning.is_some() {
-            Some(Status::Warning)
-        } else if self.critical.is_some() {
-            Some(Status::Critical)
-        } else {
-            None
+    /// The least extreme bound: an episode starts beyond it. Usually the
+    /// warning bound; the critical one when it is the only one, or when a
+    /// thresholds file set it on the near side of the warning bound.
+    fn start_bound(&self) -> Option<f64> {
+        match (self.warning, self.critical) {
+            (Some(w), Some(c)) => Some(if beyond(self.kind, w, c) { c } else { w }),
+            (w, c) => w.or(c),
         }
     }
 }
@@ -243,8 +242,10 @@ struct Current {
     /// The level reached so far (`Ok` until a bound held long enough).
     level: Status,
     confirmed_at: UnixSeconds,
-    /// The stretch beyond the critical bound going on now, if any.
+    /// The stretches beyond the critical and the warning bound going on
+    /// now, if any.
     critical: Option<Stretch>,
+    warning: Option<Stretch>,
     critical_periods: Vec<[UnixSeconds; 2]>,
     /// The level reached by the last sample before the canary began.
     level_before_canary: Status,
@@ -321,9 +322,8 @@ impl EpisodeTracker {
 
     /// Judges the next sample (times must not go back).
     pub fn push(&mut self, t: UnixSeconds, v: f64) -> Option<Change> {
-        let lowest = self.bounds.lowest()?;
-        let lowest_bound = self.bounds.bound_of(lowest)?;
-        if !beyond(self.bounds.kind, v, lowest_bound) {
+        let start_bound = self.bounds.start_bound()?;
+        if !beyond(self.bounds.kind, v, start_bound) {
             let ended = self.current.take()?;
             return (ended.level > Status::Ok)
                 .then(|| Change::Ended(self.episode(&ended, Some(t))));
@@ -332,6 +332,10 @@ impl EpisodeTracker {
             .bounds
             .critical
             .is_some_and(|c| beyond(self.bounds.kind, v, c));
+        let beyond_warning = self
+            .bounds
+            .warning
+            .is_some_and(|w| beyond(self.bounds.kind, v, w));
         let c = self.current.get_or_insert(Current {
             start: t,
             last: t,
@@ -340,6 +344,7 @@ impl EpisodeTracker {
             level: Status::Ok,
             confirmed_at: t,
             critical: None,
+            warning: None,
             critical_periods: Vec::new(),
             level_before_canary: Status::Ok,
         });
@@ -348,15 +353,13 @@ impl EpisodeTracker {
             c.peak = v;
             c.peak_at = t;
         }
-        c.critical = if beyond_critical {
-            Some(c.critical.unwrap_or(Stretch { start: t }))
-        } else {
-            None
-        };
-        let held = |since: UnixSeconds| t - since >= self.sustained_for_s;
-        let now = if c.critical.is_some_and(|s| held(s.start)) {
+        let stretch = |s: Option<Stretch>, on: bool| on.then(|| s.unwrap_or(Stretch { start: t }));
+        c.critical = stretch(c.critical, beyond_critical);
+        c.warning = stretch(c.warning, beyond_warning);
+        let held = |s: Option<Stretch>| s.is_some_and(|s| t - s.start >= self.sustained_for_s);
+        let now = if held(c.critical) {
             Status::Critical
-        } else if held(c.start) && lowest == Status::Warning {
+        } else if held(c.warning) {
             Status::Warning
         } else {
             Status::Ok
@@ -544,6 +547,22 @@ mod tests {
         assert_eq!(e[0].critical_periods, vec![[3.0, 5.0]]);
         assert_eq!(e[0].level_in(0.0, 3.0), Some(Status::Warning));
         assert_eq!(e[0].level_in(3.0, 6.0), Some(Status::Critical));
+    }
+
+    #[test]
+    fn a_critical_bound_set_nearer_than_the_warning_one_still_starts_episodes() {
+        // critical 0.5 under the default warning 50: 1 is critical, not warning.
+        let e = episodes_of(
+            MetricId::ThreadsRunning,
+            above(50.0, 0.5),
+            0.0,
+            0.0,
+            series(&[0.0, 1.0, 1.0, 0.0]),
+        );
+        assert_eq!(
+            (e.len(), e[0].level, e[0].start, e[0].end),
+            (1, Status::Critical, 1.0, 2.0)
+        );
     }
 
     #[test]

@@ -36,6 +36,10 @@ pub struct ReportView {
     pub kill_checks: Vec<KillCheckRow>,
     pub kill_summary: KillSummary,
     pub metric_tables: Vec<MetricTable>,
+    /// Each window with its exact start and end, and how metrics are judged.
+    pub windows: Vec<String>,
+    /// Whether the tables have an after-rollback column.
+    pub after_rollback: bool,
     pub counts: Vec<CountRow>,
     pub assessment: Assessment,
     pub incidents: Vec<IncidentView>,
@@ -194,6 +198,8 @@ pub struct MetricView {
     pub baseline: String,
     pub during: String,
     pub post: String,
+    /// After the rollback: shown when the index was rolled back, not judged.
+    pub after_rollback: Option<String>,
     pub threshold: String,
     pub status: String,
     pub status_key: &'static str,
@@ -608,6 +614,42 @@ const ACTIONS_STOP: [(&str, &str, &str, i64); 5] = [
 
 /// The display offset of the manifest, in seconds east of UTC (UTC when the
 /// offset cannot be read, as the report's times are).
+/// Each window with its exact start and end, as judged.
+fn window_lines(data: &ReportData, clock: &Clock) -> Vec<String> {
+    let w = &data.windows;
+    let span = |s: Option<crate::judge::analysis::Span>| {
+        s.map_or("not run".to_string(), |s| {
+            format!("{}–{}", clock.hms(s.start), clock.hms(s.end))
+        })
+    };
+    let mut out = vec![
+        format!("Baseline: {}", span(w.baseline)),
+        format!("During (the DDL): {}", span(w.during)),
+        format!(
+            "Post (with the index, {}): {}",
+            if w.after_rollback.is_some() {
+                "from the DDL's end to the rollback's start"
+            } else {
+                "from the DDL's end to the end of the after phase"
+            },
+            span(w.post)
+        ),
+    ];
+    if w.settle_s > 0.0 {
+        out.push(format!(
+            "The post window starts {} s after the DDL's end (rules.settle_after_ddl_s)",
+            crate::model::plain_number(w.settle_s)
+        ));
+    }
+    if w.after_rollback.is_some() {
+        out.push(format!(
+            "After rollback (the recovery, shown, not judged by the rules): {}",
+            span(w.after_rollback)
+        ));
+    }
+    out
+}
+
 pub fn display_offset_s(m: &Manifest) -> i32 {
     parse_offset(&m.display_timezone).map_or(0, |tz| tz.local_minus_utc())
 }
@@ -913,17 +955,38 @@ pub fn build_view_for(run: &RunData, data: &ReportData, lang: Lang, markup: Mark
                             None => with_unit(x, &r.unit),
                         },
                     };
-                    let note = match (v.pre_existing, &v.no_data_reason) {
-                        (Some(p), _) => Some(format!("baseline already {}", p.key())),
-                        (None, Some(why)) => Some(why.clone()),
-                        _ => None,
-                    };
+                    let th = data.thresholds.values.for_metric(r.metric);
+                    let mut notes: Vec<String> = Vec::new();
+                    match (v.pre_existing, &v.no_data_reason) {
+                        (Some(p), _) => notes.push(format!("baseline already {}", p.key())),
+                        (None, Some(why)) => notes.push(why.clone()),
+                        _ => {}
+                    }
+                    if r.bound_kind != crate::thresholds::BoundKind::None {
+                        notes.push(format!("{} of each window", r.statistic.name()));
+                        if !th.window_statistic {
+                            notes.push(
+                                "judged on breaches sustained for the metric's time only".into(),
+                            );
+                        }
+                        if th.exempt_during_ddl {
+                            notes.push("not judged during the DDL (the ALTER's own I/O)".into());
+                        }
+                    }
+                    if v.required && r.status == Status::NoData {
+                        notes.push("required: not measured".into());
+                    }
+                    let note = (!notes.is_empty()).then(|| notes.join("; "));
                     MetricView {
                         key: r.metric.key(),
                         label: r.metric.label(),
                         baseline: cell(v.baseline_value, None),
                         during: cell(v.during_value, v.during_delta_pct),
                         post: cell(v.post_value, v.post_delta_pct),
+                        after_rollback: data
+                            .windows
+                            .after_rollback
+                            .map(|_| cell(v.after_rollback_value, v.after_rollback_delta_pct)),
                         threshold: threshold_text(r.bound_kind, r.warning, r.critical, &r.unit),
                         status: status_cell(r.status),
                         status_key: r.status.key(),
@@ -1362,6 +1425,8 @@ pub fn build_view_for(run: &RunData, data: &ReportData, lang: Lang, markup: Mark
         kill_checks,
         kill_summary,
         metric_tables,
+        windows: window_lines(data, &clock),
+        after_rollback: data.windows.after_rollback.is_some(),
         counts,
         assessment,
         incidents,
