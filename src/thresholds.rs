@@ -4,7 +4,7 @@
 //! `--thresholds` overrides any part of them, field by field.
 
 use crate::error::InputError;
-use crate::model::{MetricId, RuleId};
+use crate::model::{MetricId, RuleId, Window};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -94,6 +94,20 @@ pub struct MetricThreshold {
 
 fn judged_by_default() -> bool {
     true
+}
+
+impl MetricThreshold {
+    /// Whether breaches in window `w` count at all (`exempt_during_ddl`
+    /// leaves the DDL's window out).
+    pub fn judged_in(&self, w: Window) -> bool {
+        !(self.exempt_during_ddl && w == Window::During)
+    }
+
+    /// Whether window `w`'s representative value is judged against the
+    /// bounds (and not only breaches sustained over time).
+    pub fn judges_window_value(&self, w: Window) -> bool {
+        self.window_statistic && self.judged_in(w)
+    }
 }
 
 /// Settings of the decision rules (template 7.2).

@@ -117,7 +117,7 @@ fn args(
     v.extend(extra.iter().map(String::as_str));
     let th;
     if !extra.iter().any(|a| a == "--thresholds") {
-        th = thresholds_file(&thresholds_beside(&out), "")
+        th = thresholds_file(&thresholds_beside(&out), support::DEFAULT_TEST_BOUNDS)
             .display()
             .to_string();
         v.extend(["--thresholds", &th]);
@@ -262,7 +262,8 @@ fn rollback_steps(evs: &[EventRecord]) -> Vec<(u8, StepStatus)> {
 /// Thresholds for a few seconds of sub-millisecond probes on a loopback
 /// server, written in `dir`: P99 is the largest of a handful of samples, and a
 /// 0.3 ms wobble is +100 %, so the latency bounds get margins fit for that
-/// scale (a production canary keeps the template's). And what the other tests
+/// scale (a production canary keeps the template's); their window values are
+/// not judged ([`support::DEFAULT_TEST_BOUNDS`] says why). And what the other tests
 /// share (the host's CPU, memory and disk, the buffer pool) is recorded but
 /// not judged ([`support::SHARED_NOT_JUDGED`]). Every other bound and rule is
 /// the template's.
@@ -270,8 +271,8 @@ fn loopback_thresholds(dir: &Path) -> String {
     thresholds_file(
         &dir.join("loopback.toml"),
         "[rules]\nmax_post_latency_degradation_pct = 1000\n\
-         [metrics.query_latency_p50_ms]\nwarning = 500\ncritical = 1000\n\
-         [metrics.query_latency_p99_ms]\nwarning = 500\ncritical = 1000\n",
+         [metrics.query_latency_p50_ms]\nwarning = 500\ncritical = 1000\nwindow_statistic = false\n\
+         [metrics.query_latency_p99_ms]\nwarning = 500\ncritical = 1000\nwindow_statistic = false\n",
     )
     .display()
     .to_string()
@@ -1533,7 +1534,7 @@ fn command(server: &MariaDb, table: &str, out: &Path, extra: &str) -> std::proce
         v.extend(["--monitoring".to_string(), "1s".to_string()]);
     }
     if !extra.contains("--thresholds") {
-        let th = thresholds_file(&thresholds_beside(&out_s), "");
+        let th = thresholds_file(&thresholds_beside(&out_s), support::DEFAULT_TEST_BOUNDS);
         v.extend(["--thresholds".to_string(), th.display().to_string()]);
     }
     for a in extra.split_whitespace() {

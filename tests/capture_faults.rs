@@ -141,7 +141,7 @@ impl Capture {
         let th = logs.path().join("thresholds.toml");
         let th_s = th.display().to_string();
         if !v.contains(&"--thresholds") {
-            support::thresholds_file(&th, "");
+            support::thresholds_file(&th, support::DEFAULT_TEST_BOUNDS);
             v.extend(["--thresholds", &th_s]);
         }
         let stderr = logs.path().join("stderr");

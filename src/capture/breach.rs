@@ -82,7 +82,6 @@ struct Watch {
     tracker: EpisodeTracker,
     readings: u32,
     value: f64,
-    bound_text: String,
 }
 
 pub struct Detector {
@@ -98,6 +97,7 @@ pub struct Detector {
     /// Why stopped replication is stopped, for its text.
     replication_state: String,
     /// Episodes of the metrics that have ended, in the order they ended.
+    #[cfg(test)]
     ended: Vec<Episode>,
 }
 
@@ -116,6 +116,7 @@ impl Detector {
             canary_start: f64::INFINITY,
             ddl_running: false,
             replication_state: String::new(),
+            #[cfg(test)]
             ended: Vec::new(),
         }
     }
@@ -182,15 +183,19 @@ impl Detector {
     pub fn ongoing(&self, what: Watched, level: Status) -> Option<Breach> {
         let w = self.watches.get(&what)?;
         let e = w.tracker.ongoing().filter(|e| e.level >= level)?;
-        Some(self.breach(what, w, e))
+        // As it stands: the bound of the worst level the latest reading is beyond.
+        let shown = w.tracker.bounds().level_of(w.value).max(e.level);
+        Some(self.breach(what, w, e, shown))
     }
 
-    fn breach(&self, what: Watched, w: &Watch, episode: Episode) -> Breach {
+    /// A breach of `episode`, its bound told at `level`.
+    fn breach(&self, what: Watched, w: &Watch, episode: Episode, level: Status) -> Breach {
+        let bounds = *w.tracker.bounds();
         Breach {
             what,
             level: episode.level,
             value: w.value,
-            bound: w.bound_text.clone(),
+            bound: text_for_level(self, what, &bounds, level, w.value),
             lasted_s: episode.end - episode.start,
             readings: w.readings,
             episode,
@@ -263,32 +268,22 @@ impl Detector {
                 tracker: make(canary_start)?,
                 readings: 0,
                 value,
-                bound_text: String::new(),
             }),
         };
-        let bounds = *w.tracker.bounds();
-        let level = bounds.level_of(value);
+        let level = w.tracker.bounds().level_of(value);
         w.readings = if level > Status::Ok {
             w.readings + 1
         } else {
             0
         };
         w.value = value;
-        let change = w.tracker.push(t, value);
-        let shown = w.tracker.ongoing().map_or(level, |e| e.level.max(level));
-        let text = text_for_level(self, what, &bounds, shown.max(Status::Warning), value);
-        let w = self.watches.get_mut(&what).expect("inserted above");
-        w.bound_text = text;
-        match change? {
-            Change::Reached(e) => {
-                // The bound of the level reached, as text.
-                let mut b = self.breach(what, &self.watches[&what], e);
-                b.bound = text_for_level(self, what, &bounds, b.level, value);
-                Some(b)
-            }
-            Change::Ended(e) => {
+        match w.tracker.push(t, value)? {
+            // Told at the bound of the level reached.
+            Change::Reached(e) => Some(self.breach(what, &self.watches[&what], e.clone(), e.level)),
+            Change::Ended(_e) => {
+                #[cfg(test)]
                 if matches!(what, Watched::Metric(_)) {
-                    self.ended.push(e);
+                    self.ended.push(_e);
                 }
                 None
             }
@@ -342,7 +337,7 @@ impl Detector {
         let mut out = Vec::new();
         for &(m, v) in values {
             let th = self.thresholds.for_metric(m).clone();
-            if self.ddl_running && th.exempt_during_ddl {
+            if self.ddl_running && !th.judged_in(crate::model::Window::During) {
                 continue;
             }
             let Some(bounds) = self.bounds(m) else {

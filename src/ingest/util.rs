@@ -3,7 +3,7 @@
 
 use crate::error::InputError;
 use crate::model::UnixSeconds;
-use chrono::{DateTime, SecondsFormat};
+use chrono::DateTime;
 use std::path::Path;
 
 /// 2000-01-01T00:00:00Z: earlier timestamps are taken for a mistake.
@@ -89,15 +89,7 @@ pub fn json_error(
     InputError::invalid(path, line, field.as_deref(), json_message(&inner))
 }
 
-/// Formats unix seconds as RFC 3339 UTC, for messages.
-pub fn format_unix(t: UnixSeconds) -> String {
-    let secs = t.floor();
-    let nanos = ((t - secs) * 1e9).round().clamp(0.0, 999_999_999.0) as u32;
-    match DateTime::from_timestamp(secs as i64, nanos) {
-        Some(dt) => dt.to_rfc3339_opts(SecondsFormat::AutoSi, true),
-        None => format!("{t} s"),
-    }
-}
+pub use crate::model::format_unix;
 
 /// Why a timestamp is not taken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -227,12 +227,6 @@ pub enum Change {
     Ended(Episode),
 }
 
-/// A stretch of consecutive samples beyond one bound.
-#[derive(Debug, Clone, Copy)]
-struct Stretch {
-    start: UnixSeconds,
-}
-
 #[derive(Debug, Clone)]
 struct Current {
     start: UnixSeconds,
@@ -242,10 +236,10 @@ struct Current {
     /// The level reached so far (`Ok` until a bound held long enough).
     level: Status,
     confirmed_at: UnixSeconds,
-    /// The stretches beyond the critical and the warning bound going on
-    /// now, if any.
-    critical: Option<Stretch>,
-    warning: Option<Stretch>,
+    /// When the stretches beyond the critical and the warning bound going
+    /// on now began, if they are going on.
+    critical_since: Option<UnixSeconds>,
+    warning_since: Option<UnixSeconds>,
     critical_periods: Vec<[UnixSeconds; 2]>,
     /// The level reached by the last sample before the canary began.
     level_before_canary: Status,
@@ -343,8 +337,8 @@ impl EpisodeTracker {
             peak_at: t,
             level: Status::Ok,
             confirmed_at: t,
-            critical: None,
-            warning: None,
+            critical_since: None,
+            warning_since: None,
             critical_periods: Vec::new(),
             level_before_canary: Status::Ok,
         });
@@ -353,23 +347,23 @@ impl EpisodeTracker {
             c.peak = v;
             c.peak_at = t;
         }
-        let stretch = |s: Option<Stretch>, on: bool| on.then(|| s.unwrap_or(Stretch { start: t }));
-        c.critical = stretch(c.critical, beyond_critical);
-        c.warning = stretch(c.warning, beyond_warning);
-        let held = |s: Option<Stretch>| s.is_some_and(|s| t - s.start >= self.sustained_for_s);
-        let now = if held(c.critical) {
+        let since = |s: Option<UnixSeconds>, on: bool| on.then(|| s.unwrap_or(t));
+        c.critical_since = since(c.critical_since, beyond_critical);
+        c.warning_since = since(c.warning_since, beyond_warning);
+        let held = |s: Option<UnixSeconds>| s.is_some_and(|s| t - s >= self.sustained_for_s);
+        let now = if held(c.critical_since) {
             Status::Critical
-        } else if held(c.warning) {
+        } else if held(c.warning_since) {
             Status::Warning
         } else {
             Status::Ok
         };
         if now == Status::Critical
-            && let Some(stretch) = c.critical
+            && let Some(start) = c.critical_since
         {
             match c.critical_periods.last_mut() {
-                Some(p) if p[0] == stretch.start => p[1] = t,
-                _ => c.critical_periods.push([stretch.start, t]),
+                Some(p) if p[0] == start => p[1] = t,
+                _ => c.critical_periods.push([start, t]),
             }
         }
         let reached = now > c.level;

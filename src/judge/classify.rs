@@ -206,11 +206,10 @@ pub fn classify_metric(
     verdict.warning_bound = bounds.warning;
     verdict.critical_bound = bounds.critical;
 
-    let judged_in = |w: Window| !(th.exempt_during_ddl && w == Window::During);
     // The representative value of each window, where it is judged.
     for w in Window::ALL {
         let Some(v) = value(w) else { continue };
-        if !th.window_statistic || !judged_in(w) {
+        if !th.judges_window_value(w) {
             continue;
         }
         let level = bounds.level_of(v);
@@ -238,7 +237,7 @@ pub fn classify_metric(
             if w == Window::Baseline {
                 level = level.min(e.level_before_ddl);
             }
-            if judged_in(w) && value(w).is_some() {
+            if th.judged_in(w) && value(w).is_some() {
                 let s = verdict.status_of(w).max(level);
                 verdict.set_status(w, s);
             }
@@ -274,7 +273,7 @@ pub fn episodes_in_windows(
     let Some(span) = windows.judged_span() else {
         return Vec::new();
     };
-    let exempt = windows.during.filter(|_| th.exempt_during_ddl);
+    let exempt = windows.during.filter(|_| !th.judged_in(Window::During));
     let canary_start = windows.during.map_or(f64::INFINITY, |d| d.start);
     let samples = crate::judge::analysis::span_slice(&m.timeline, span)
         .iter()

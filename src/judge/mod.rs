@@ -12,9 +12,7 @@ pub mod classify;
 pub mod rules;
 pub mod significance;
 
-use crate::model::{
-    Category, Event, IncidentStatus, MetricId, RunData, Severity, UnixSeconds, Window,
-};
+use crate::model::{Category, Event, IncidentStatus, MetricId, RunData, Severity, UnixSeconds};
 use crate::thresholds::{BoundKind, Thresholds};
 use analysis::{DataSource, RunAnalysis};
 use bounds::Episode;
@@ -201,11 +199,7 @@ fn coverage_warnings(run: &RunData, analysis: &RunAnalysis) -> Vec<String> {
     let Some(span) = analysis.windows.judged_span() else {
         return Vec::new();
     };
-    let clock = |t: f64| {
-        chrono::DateTime::from_timestamp_millis((t * 1000.0).round() as i64)
-            .map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string())
-            .unwrap_or_else(|| t.to_string())
-    };
+    let clock = crate::model::format_unix;
     run.sources
         .iter()
         .filter_map(|f| {
@@ -223,20 +217,4 @@ fn coverage_warnings(run: &RunData, analysis: &RunAnalysis) -> Vec<String> {
             })
         })
         .collect()
-}
-
-impl Judgement {
-    pub fn verdict(&self, metric: MetricId) -> Option<&MetricVerdict> {
-        self.verdicts.iter().find(|v| v.metric == metric)
-    }
-
-    /// The episodes of one metric.
-    pub fn episodes_of(&self, metric: MetricId) -> impl Iterator<Item = &Episode> {
-        self.episodes.iter().filter(move |e| e.metric == metric)
-    }
-
-    /// Whether the run judged any window after a rollback.
-    pub fn rolled_back(&self) -> bool {
-        self.analysis.windows.get(Window::AfterRollback).is_some()
-    }
 }

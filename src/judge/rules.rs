@@ -8,7 +8,7 @@ use crate::judge::classify::{MetricVerdict, Status};
 use crate::judge::significance::MetricSignificance;
 use crate::model::{
     DdlOutcome, Event, EventRecord, IncidentStatus, Manifest, MetricId, Phase, PhaseStatus,
-    RunStatus, Severity, Window, plain_number,
+    RunStatus, Severity, Window, counted, plain_number,
 };
 use crate::thresholds::Thresholds;
 use schemars::JsonSchema;
@@ -277,27 +277,20 @@ pub fn decide(evidence: &Evidence, thresholds: &Thresholds) -> Decision {
         .iter()
         .filter(|e| e.level == Status::Critical && e.open)
         .collect();
-    let (pre_existing, counted): (Vec<&Episode>, Vec<&Episode>) =
+    let (pre_existing, still_beyond): (Vec<&Episode>, Vec<&Episode>) =
         unresolved.into_iter().partition(|e| e.pre_existing);
     let mut detail = vec![
-        count(
-            facts.incidents_critical,
-            "critical incident",
-            "critical incidents",
-        ) + " logged",
-        count(facts.incidents_open, "open incident", "open incidents") + " logged",
-        count(
-            counted.len(),
-            "critical breach episode",
-            "critical breach episodes",
-        ) + " still beyond the bound at the end of the run's last window",
+        counted(facts.incidents_critical, "critical incident") + " logged",
+        counted(facts.incidents_open, "open incident") + " logged",
+        counted(still_beyond.len(), "critical breach episode")
+            + " still beyond the bound at the end of the run's last window",
     ];
-    detail.extend(counted.iter().map(|e| {
+    detail.extend(still_beyond.iter().map(|e| {
         format!(
             "{} beyond {} since {}",
             e.metric.label(),
             crate::model::with_unit(plain_number(e.bound), e.metric.unit()),
-            clock(manifest, e.start)
+            crate::model::Clock::of(manifest).hms(e.start)
         )
     }));
     if !pre_existing.is_empty() {
@@ -312,7 +305,7 @@ pub fn decide(evidence: &Evidence, thresholds: &Thresholds) -> Decision {
     }
     push(
         RuleId::NoCriticalOrOpenIncident,
-        facts.incidents_critical == 0 && facts.incidents_open == 0 && counted.is_empty(),
+        facts.incidents_critical == 0 && facts.incidents_open == 0 && still_beyond.is_empty(),
         detail.join("; "),
     );
 
@@ -389,10 +382,9 @@ pub fn decide(evidence: &Evidence, thresholds: &Thresholds) -> Decision {
         if unmeasured.is_empty() {
             format!(
                 "{} measured",
-                count(
+                counted(
                     verdicts.iter().filter(|v| v.required).count(),
-                    "required metric",
-                    "required metrics"
+                    "required metric"
                 )
             )
         } else {
@@ -487,19 +479,6 @@ pub fn decide(evidence: &Evidence, thresholds: &Thresholds) -> Decision {
         .collect();
     apply_significance(&mut decision, &guarded, thresholds);
     decision
-}
-
-/// `1 thing`, `2 things`.
-pub fn count(n: usize, one: &str, many: &str) -> String {
-    if n == 1 {
-        format!("1 {one}")
-    } else {
-        format!("{n} {many}")
-    }
-}
-
-fn clock(manifest: &Manifest, t: f64) -> String {
-    manifest.local_hms(t)
 }
 
 /// The latency rule 4 judges: the application's request latency when the

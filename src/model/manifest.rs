@@ -315,15 +315,36 @@ pub fn parse_offset(s: &str) -> Option<chrono::FixedOffset> {
     chrono::FixedOffset::east_opt(sign * (h * 3600 + m * 60))
 }
 
-impl Manifest {
-    /// A time as the report shows it: `HH:MM:SS` at the display offset.
-    pub fn local_hms(&self, t: crate::model::UnixSeconds) -> String {
-        let tz = parse_offset(&self.display_timezone)
-            .unwrap_or_else(|| chrono::FixedOffset::east_opt(0).expect("UTC is an offset"));
+/// Formats times in the manifest's display zone (UTC when it is unreadable).
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    pub tz: chrono::FixedOffset,
+}
+
+impl Clock {
+    pub fn of(manifest: &Manifest) -> Clock {
+        Clock {
+            tz: parse_offset(&manifest.display_timezone)
+                .unwrap_or_else(|| chrono::FixedOffset::east_opt(0).expect("zero offset")),
+        }
+    }
+    pub fn at(&self, t: crate::model::UnixSeconds) -> chrono::DateTime<chrono::FixedOffset> {
         chrono::DateTime::from_timestamp_micros((t * 1e6).round() as i64)
             .unwrap_or_default()
-            .with_timezone(&tz)
-            .format("%H:%M:%S")
+            .with_timezone(&self.tz)
+    }
+    pub fn hm(&self, t: crate::model::UnixSeconds) -> String {
+        self.at(t).format("%H:%M").to_string()
+    }
+    pub fn hms(&self, t: crate::model::UnixSeconds) -> String {
+        self.at(t).format("%H:%M:%S").to_string()
+    }
+    pub fn date(&self, t: crate::model::UnixSeconds) -> String {
+        self.at(t).format("%Y-%m-%d").to_string()
+    }
+    pub fn date_plus_days(&self, t: crate::model::UnixSeconds, days: i64) -> String {
+        (self.at(t) + chrono::Duration::days(days))
+            .format("%Y-%m-%d")
             .to_string()
     }
 }

@@ -314,6 +314,25 @@ impl FromStr for InputMetric {
     }
 }
 
+/// `1 file`, `3 files`: a count with its noun (an English plural in -s).
+pub fn counted(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// Formats unix seconds as RFC 3339 UTC, for messages.
+pub fn format_unix(t: UnixSeconds) -> String {
+    let secs = t.floor();
+    let nanos = ((t - secs) * 1e9).round().clamp(0.0, 999_999_999.0) as u32;
+    match chrono::DateTime::from_timestamp(secs as i64, nanos) {
+        Some(dt) => dt.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+        None => format!("{t} s"),
+    }
+}
+
 /// One observation: a time and a value.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Sample {

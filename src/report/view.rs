@@ -6,12 +6,13 @@ use super::summary::ReportData;
 use crate::judge::analysis::unix;
 use crate::judge::classify::Status;
 use crate::judge::rules::{RuleId, Verdict};
+use crate::model::Clock;
 use crate::model::{
     Category, DdlOutcome, Event, EventRecord, Manifest, MetricId, Phase, PhaseStatus, ReportStatus,
-    RollbackTrigger, RunData, Severity, StepStatus, SwitchState, UnixSeconds,
+    RollbackTrigger, RunData, Severity, StepStatus, SwitchState,
 };
 use crate::thresholds::BoundKind;
-use chrono::{DateTime, FixedOffset, TimeZone, Utc};
+use chrono::FixedOffset;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -385,37 +386,6 @@ pub struct InputRow {
     pub bytes: u64,
 }
 
-/// Formats times in the manifest's display zone.
-struct Clock {
-    tz: FixedOffset,
-}
-
-impl Clock {
-    fn at(&self, t: UnixSeconds) -> DateTime<FixedOffset> {
-        let micros = (t * 1e6).round() as i64;
-        Utc.timestamp_micros(micros)
-            .single()
-            .unwrap_or_default()
-            .with_timezone(&self.tz)
-    }
-    fn hm(&self, t: UnixSeconds) -> String {
-        self.at(t).format("%H:%M").to_string()
-    }
-    fn hms(&self, t: UnixSeconds) -> String {
-        self.at(t).format("%H:%M:%S").to_string()
-    }
-    fn date(&self, t: UnixSeconds) -> String {
-        self.at(t).format("%Y-%m-%d").to_string()
-    }
-    fn date_plus_days(&self, t: UnixSeconds, days: i64) -> String {
-        (self.at(t) + chrono::Duration::days(days))
-            .format("%Y-%m-%d")
-            .to_string()
-    }
-}
-
-use crate::model::parse_offset;
-
 fn tz_label(tz: FixedOffset) -> String {
     let secs = tz.local_minus_utc();
     let (h, m) = (secs / 3600, (secs.abs() % 3600) / 60);
@@ -651,7 +621,7 @@ fn window_lines(data: &ReportData, clock: &Clock) -> Vec<String> {
 }
 
 pub fn display_offset_s(m: &Manifest) -> i32 {
-    parse_offset(&m.display_timezone).map_or(0, |tz| tz.local_minus_utc())
+    Clock::of(m).tz.local_minus_utc()
 }
 
 /// The view's entry for a drawn chart. Its alt text is the chart's own text
@@ -705,9 +675,8 @@ pub fn build_view_for(run: &RunData, data: &ReportData, lang: Lang, markup: Mark
     }
     let missing = l["missing"].to_string();
     let m = &run.manifest;
-    let tz = parse_offset(&m.display_timezone)
-        .unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero offset"));
-    let clock = Clock { tz };
+    let clock = Clock::of(m);
+    let tz = clock.tz;
     let opt = |s: &Option<String>| {
         s.clone()
             .filter(|s| !s.trim().is_empty())
@@ -1480,14 +1449,7 @@ fn offset_text(secs: f64) -> String {
     format!("{}m", (secs / 60.0).round() as i64)
 }
 
-/// `1 file`, `3 files`: a count with its noun (an English plural in -s).
-pub fn counted(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
-}
+pub use crate::model::counted;
 
 /// A byte count for people, in powers of 1024: `512 B`, `810.7 MiB`.
 pub fn human_bytes(b: u64) -> String {
@@ -2059,6 +2021,7 @@ pub fn significance_view(data: &ReportData, lang: Lang) -> SignificanceView {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::parse_offset;
 
     #[test]
     fn counts_and_sizes_read_like_english() {

@@ -1027,7 +1027,7 @@ impl Runner {
                 continue;
             }
             let th = self.cfg.thresholds.for_metric(m);
-            if !th.window_statistic {
+            if !th.judges_window_value(Window::Baseline) {
                 continue;
             }
             let mut values = self.baseline_of(m);
@@ -1350,7 +1350,7 @@ impl Runner {
         let mut found = Vec::new();
         for m in MetricId::ALL {
             let th = self.cfg.thresholds.for_metric(m);
-            if !th.window_statistic || (window == Window::During && th.exempt_during_ddl) {
+            if !th.judges_window_value(window) {
                 continue;
             }
             let Some(bounds) = self.detector.bounds(m) else {
