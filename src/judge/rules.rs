@@ -427,19 +427,21 @@ pub fn decide(evidence: &Evidence, thresholds: &Thresholds) -> Decision {
             })
         })
         .collect();
-    conditions.extend(
-        verdicts
-            .iter()
-            .filter(|v| !v.required && v.status == Status::NoData)
-            .map(|v| DerivedCondition {
-                condition: format!(
-                    "Not measured (not required): {}: {}",
-                    v.metric.label(),
-                    v.no_data_reason.as_deref().unwrap_or("no data")
-                ),
-                metric: Some(v.metric),
-            }),
-    );
+    // A metric the thresholds do not require is listed when it was not
+    // measured, but it never blocks, not even with warnings_block: the team
+    // said it can go unmeasured, and warnings_block is about breaches.
+    let not_measured: Vec<DerivedCondition> = verdicts
+        .iter()
+        .filter(|v| !v.required && v.status == Status::NoData)
+        .map(|v| DerivedCondition {
+            condition: format!(
+                "Not measured (not required): {}: {}",
+                v.metric.label(),
+                v.no_data_reason.as_deref().unwrap_or("no data")
+            ),
+            metric: Some(v.metric),
+        })
+        .collect();
     conditions.extend(verdicts.iter().filter_map(|v| {
         v.pre_existing.map(|lvl| DerivedCondition {
             condition: format!(
@@ -462,6 +464,7 @@ pub fn decide(evidence: &Evidence, thresholds: &Thresholds) -> Decision {
             });
         }
     }
+    conditions.extend(not_measured);
     let mut decision = Decision {
         verdict: if blockers.is_empty() {
             Verdict::ApprovedForLimitedProd
@@ -838,6 +841,31 @@ mod tests {
         th.rules.warnings_block = true;
         let d = decide_plain(&manifest(), &good_facts(), &v, &th);
         assert_eq!(d.verdict, Verdict::StopAndFix);
+    }
+
+    #[test]
+    fn a_metric_not_required_and_not_measured_never_blocks() {
+        // Found by the property approved_exactly_when_nothing_blocks: with
+        // warnings_block, an unmeasured metric the team marked not required
+        // used to become a blocker.
+        let mut th = Thresholds::default();
+        th.rules.warnings_block = true;
+        let mut v = good_verdicts();
+        v.push(verdict(MetricId::ReplicationLagS, Status::NoData, None));
+        let d = decide_plain(&manifest(), &good_facts(), &v, &th);
+        assert_eq!(
+            d.verdict,
+            Verdict::ApprovedForLimitedProd,
+            "{:#?}",
+            d.blockers
+        );
+        assert!(
+            d.conditions.iter().any(|c| c
+                .condition
+                .starts_with("Not measured (not required): Replication Lag")),
+            "{:#?}",
+            d.conditions
+        );
     }
 
     #[test]
