@@ -1732,6 +1732,7 @@ fn build_manifest(spec: &Spec, obs: &Observed) -> Manifest {
         plan: Plan {
             start: utc(spec.plan_start),
             phases: PlannedPhase::template_plan(),
+            kill_switch_checkpoints: Plan::template_checkpoints(),
         },
         display_timezone: "+07:00".into(),
         max_connections: Some(500),

@@ -68,7 +68,8 @@ pub fn skeleton(run_id: &str, now: DateTime<Utc>) -> Vec<(PathBuf, String)> {
         "ddl": "ALTER TABLE shop_t42.orders_t42 ADD INDEX idx_orders_customer_created (customer_id, created_at), ALGORITHM=INPLACE, LOCK=NONE",
         "plan": {
             "start": ts(start),
-            "phases": phases
+            "phases": phases,
+            "kill_switch_checkpoints": crate::model::Plan::template_checkpoints()
         },
         "display_timezone": "+07:00",
         "max_connections": 500,
@@ -187,6 +188,7 @@ starting with `EXAMPLE` is a placeholder: replace it or delete the field (only\n
 | `ddl` | The DDL as planned (the executed one comes from the `ddl_start` event). |\n\
 | `plan.start` | **Required.** T+0, when the pre-check is planned to start (RFC 3339 with an offset). |\n\
 | `plan.phases[]` | `{{phase, offset_min, duration_min}}`: the planned phases, minutes after T+0. The values given are the template's plan; delete the field to keep it. Phases: `precheck`, `readiness`, `baseline`, `execute`, `verification`, `monitoring`, `after`, `analysis`. |\n\
+| `plan.kill_switch_checkpoints[]` | The checkpoints the plan checks, by the `checkpoint` name of their `kill_switch_check` events (the template's seven are given). Each is reported checked, failed or not reached; without the field only the checks that ran are judged. |\n\
 | `display_timezone` | `±HH:MM` offset for times in the report; default `+07:00`. |\n\
 | `max_connections` | The server's `max_connections`; active connections are judged as a share of it (no bound without it). |\n\
 | `human.sign_off[]` | `{{role, name, date, approved, notes}}`: section 9.1; `approved` stays `false` until the person signs. |\n\

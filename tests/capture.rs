@@ -8,6 +8,7 @@
 mod support;
 
 use canary_report::capture::{self, CaptureArgs, CaptureOutcome, CaptureStatus, Ending};
+use canary_report::judge::checkpoints::CheckpointState;
 use canary_report::judge::rules::Verdict;
 use canary_report::model::{
     DdlOutcome, Event, EventRecord, InputMetric, Manifest, Phase, PhaseStatus, RollbackTrigger,
@@ -394,6 +395,8 @@ fn clean_run_creates_the_index_and_records_every_phase() {
             "Final Check"
         ]
     );
+    // The plan capture writes is the checkpoints it checked.
+    assert_eq!(manifest(&out).plan.kill_switch_checkpoints, names);
     assert_eq!(
         count(&evs, |e| matches!(
             e,
@@ -1220,6 +1223,28 @@ fn kill_switch_api_failing_mid_run_rolls_back() {
         Some(Event::RollbackStart { statement: Some(s) }) if s.contains("DROP INDEX")
     ));
     assert_eq!(run_end(&evs), Some(RunStatus::Aborted));
+
+    // The report shows the planned checkpoints the rollback came before as
+    // not reached, and "all passed" is not claimed.
+    let run = canary_report::ingest::read_run(&out).unwrap();
+    let th = canary_report::build::load_thresholds(None).unwrap();
+    let data = canary_report::build::judge(&run, th).data;
+    let not_reached: Vec<&str> = data
+        .kill_switch_checkpoints
+        .iter()
+        .filter(|c| c.state == CheckpointState::NotReached)
+        .map(|c| c.name.as_str())
+        .collect();
+    assert_eq!(
+        not_reached,
+        ["During Monitoring (T+10s)", "During Monitoring (T+20s)"]
+    );
+    assert!(
+        data.kill_switch_checkpoints
+            .iter()
+            .filter(|c| c.state == CheckpointState::NotReached)
+            .all(|c| c.detail == "not reached: the run was rolled back before it")
+    );
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! What a person watching sees on stderr: timestamped lines for what happens,
 //! and on a terminal a status line kept up to date below them.
 
-use crate::model::{Event, StepStatus, SwitchState};
+use crate::model::{Event, StepStatus};
 use chrono::{DateTime, Utc};
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
@@ -93,14 +93,6 @@ impl Display {
     }
 }
 
-fn switch(s: SwitchState) -> &'static str {
-    match s {
-        SwitchState::Off => "OFF",
-        SwitchState::On => "ON",
-        SwitchState::Unknown => "UNKNOWN",
-    }
-}
-
 fn step(s: StepStatus) -> &'static str {
     match s {
         StepStatus::Done => "done",
@@ -134,8 +126,8 @@ pub fn describe(e: &Event) -> String {
             error,
         } => format!(
             "kill switches [{checkpoint}]: global {} / connection {}{}{}",
-            switch(*global),
-            switch(*connection),
+            global.label(),
+            connection.label(),
             response_ms
                 .map(|r| format!(" ({r:.1} ms)"))
                 .unwrap_or_default(),

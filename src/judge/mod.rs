@@ -8,6 +8,7 @@
 
 pub mod analysis;
 pub mod bounds;
+pub mod checkpoints;
 pub mod classify;
 pub mod rules;
 pub mod significance;
@@ -133,7 +134,7 @@ pub fn judge(run: &RunData, thresholds: &Thresholds) -> Judgement {
 
     let alerts = alerts_of(run);
     let incidents = incidents_of(run);
-    let facts = rules::log_facts(&run.events);
+    let facts = rules::log_facts(&run.events, &run.manifest.plan.kill_switch_checkpoints);
     let decision = rules::decide(
         &rules::Evidence {
             manifest: &run.manifest,

@@ -4,6 +4,7 @@ pub use crate::model::RuleId;
 
 use crate::judge::analysis::Windows;
 use crate::judge::bounds::Episode;
+use crate::judge::checkpoints::{Checkpoint, CheckpointState, RunEnd, checkpoints};
 use crate::judge::classify::{MetricVerdict, Status};
 use crate::judge::significance::MetricSignificance;
 use crate::model::{
@@ -67,8 +68,8 @@ pub struct LogFacts {
     pub ddl_outcome: Option<DdlOutcome>,
     pub ddl_error: Option<String>,
     pub rollback: bool,
-    pub kill_switch_checks: usize,
-    pub kill_switch_failed: Vec<String>,
+    /// Every kill switch check, and each planned one that never ran.
+    pub checkpoints: Vec<Checkpoint>,
     pub incidents_critical: usize,
     pub incidents_open: usize,
     pub aborted_phases: Vec<Phase>,
@@ -93,7 +94,9 @@ const REQUIRED_PHASES: [Phase; 4] = [
     Phase::After,
 ];
 
-pub fn log_facts(events: &[EventRecord]) -> LogFacts {
+/// The facts of `events`; `planned_checkpoints` are the manifest's kill
+/// switch checkpoints.
+pub fn log_facts(events: &[EventRecord], planned_checkpoints: &[String]) -> LogFacts {
     let mut f = LogFacts::default();
     let mut ended = Vec::new();
     for e in events {
@@ -106,33 +109,6 @@ pub fn log_facts(events: &[EventRecord]) -> LogFacts {
             Event::RollbackDecision { .. }
             | Event::RollbackStart { .. }
             | Event::RollbackEnd { .. } => f.rollback = true,
-            Event::KillSwitchCheck {
-                checkpoint,
-                global,
-                connection,
-                response_ms,
-                error,
-            } => {
-                f.kill_switch_checks += 1;
-                if !global.is_off() || !connection.is_off() || response_ms.is_none() {
-                    // Both switches can read OFF and the check still fail for
-                    // want of an answer: say so, or the detail reads as a pass.
-                    let unanswered = if response_ms.is_none() {
-                        ", no API response time"
-                    } else {
-                        ""
-                    };
-                    let why = error
-                        .as_deref()
-                        .map(|e| format!(": {e}"))
-                        .unwrap_or_default();
-                    f.kill_switch_failed.push(format!(
-                        "{checkpoint} (global {}, connection {}{unanswered}{why})",
-                        state(*global),
-                        state(*connection)
-                    ));
-                }
-            }
             Event::PhaseEnd { phase, status } => {
                 ended.push(*phase);
                 if *status != PhaseStatus::Done {
@@ -170,14 +146,31 @@ pub fn log_facts(events: &[EventRecord]) -> LogFacts {
         .into_iter()
         .filter(|p| !ended.contains(p))
         .collect();
+    f.checkpoints = checkpoints(events, planned_checkpoints, f.run_end());
     f
 }
 
-fn state(s: crate::model::SwitchState) -> &'static str {
-    match s {
-        crate::model::SwitchState::Off => "OFF",
-        crate::model::SwitchState::On => "ON",
-        crate::model::SwitchState::Unknown => "unreadable",
+impl LogFacts {
+    /// How the run ended, as far as its planned checkpoints are concerned.
+    pub fn run_end(&self) -> RunEnd {
+        if self.rollback {
+            RunEnd::RolledBack
+        } else if self.run_status == Some(RunStatus::Completed) {
+            RunEnd::Completed
+        } else {
+            RunEnd::EndedEarly
+        }
+    }
+
+    /// The checks that ran.
+    pub fn checks_run(&self) -> impl Iterator<Item = &Checkpoint> {
+        self.checkpoints
+            .iter()
+            .filter(|c| c.state != CheckpointState::NotReached)
+    }
+
+    pub fn checkpoints_in(&self, state: CheckpointState) -> impl Iterator<Item = &Checkpoint> {
+        self.checkpoints.iter().filter(move |c| c.state == state)
     }
 }
 
@@ -338,22 +331,40 @@ pub fn decide(evidence: &Evidence, thresholds: &Thresholds) -> Decision {
         },
     );
 
-    // 5. Kill switch checks.
+    // 5. Kill switch checks: every check that ran passed, and each planned
+    // checkpoint ran unless the run ended (rolled back, aborted) before it.
+    let run = facts.checks_run().count();
+    let failed: Vec<String> = facts
+        .checkpoints_in(CheckpointState::Failed)
+        .map(|c| format!("{} ({})", c.name, c.detail))
+        .collect();
+    let not_reached: Vec<&Checkpoint> = facts.checkpoints_in(CheckpointState::NotReached).collect();
+    let owed = !not_reached.is_empty() && !facts.run_end().excuses_a_missing_check();
+    let mut detail = if run == 0 {
+        "no kill switch check was recorded".to_string()
+    } else if failed.is_empty() {
+        format!("{}, all OFF and answered", counted(run, "check"))
+    } else {
+        format!(
+            "{} of {} failed: {}",
+            failed.len(),
+            counted(run, "check"),
+            failed.join("; ")
+        )
+    };
+    if !not_reached.is_empty() {
+        let names: Vec<&str> = not_reached.iter().map(|c| c.name.as_str()).collect();
+        detail.push_str(&format!(
+            "; {} {}: {}",
+            counted(not_reached.len(), "planned checkpoint"),
+            facts.run_end().missing_checkpoints(),
+            names.join(", ")
+        ));
+    }
     push(
         RuleId::KillSwitchChecksPassed,
-        facts.kill_switch_checks > 0 && facts.kill_switch_failed.is_empty(),
-        if facts.kill_switch_checks == 0 {
-            "no kill switch check was recorded".into()
-        } else if facts.kill_switch_failed.is_empty() {
-            format!("{} checks, all OFF and answered", facts.kill_switch_checks)
-        } else {
-            format!(
-                "{} of {} checks failed: {}",
-                facts.kill_switch_failed.len(),
-                facts.kill_switch_checks,
-                facts.kill_switch_failed.join("; ")
-            )
-        },
+        run > 0 && failed.is_empty() && !owed,
+        detail,
     );
 
     // 6. No rollback.
@@ -766,11 +777,21 @@ mod tests {
         .unwrap()
     }
 
+    fn passed_check(name: &str) -> Checkpoint {
+        Checkpoint {
+            name: name.into(),
+            planned: true,
+            state: CheckpointState::Passed,
+            at: Some(0.0),
+            detail: String::new(),
+        }
+    }
+
     fn good_facts() -> LogFacts {
         LogFacts {
             run_status: Some(RunStatus::Completed),
             ddl_outcome: Some(DdlOutcome::Success),
-            kill_switch_checks: 7,
+            checkpoints: vec![passed_check("Final Check")],
             verification: Some(Verification {
                 index_exists: true,
                 columns: vec!["a".into(), "b".into()],
@@ -941,7 +962,7 @@ mod tests {
 
     #[test]
     fn any_kill_switch_not_off_or_unanswered_stops() {
-        let d = decide_with(|f, _| f.kill_switch_checks = 0);
+        let d = decide_with(|f, _| f.checkpoints.clear());
         assert_eq!(failing(&d), vec![RuleId::KillSwitchChecksPassed]);
         let events: Vec<EventRecord> =
             [(SwitchState::Off, Some(30.0)), (SwitchState::Unknown, None)]
@@ -957,16 +978,69 @@ mod tests {
                     },
                 })
                 .collect();
-        let facts = log_facts(&events);
-        assert_eq!(facts.kill_switch_checks, 2);
-        assert_eq!(facts.kill_switch_failed.len(), 1);
-        assert!(facts.kill_switch_failed[0].contains("unreadable"));
-        let d = decide_with(|f, _| {
-            f.kill_switch_checks = facts.kill_switch_checks;
-            f.kill_switch_failed = facts.kill_switch_failed.clone();
-        });
+        let facts = log_facts(&events, &[]);
+        assert_eq!(facts.checks_run().count(), 2);
+        let failed: Vec<&Checkpoint> = facts.checkpoints_in(CheckpointState::Failed).collect();
+        assert_eq!(failed.len(), 1);
+        assert!(failed[0].detail.contains("unreadable"));
+        let d = decide_with(|f, _| f.checkpoints = facts.checkpoints.clone());
         assert_eq!(failing(&d), vec![RuleId::KillSwitchChecksPassed]);
         assert!(d.blockers[0].detail.contains("connection refused"));
+    }
+
+    #[test]
+    fn a_planned_checkpoint_never_checked_in_a_completed_run_stops() {
+        let planned = vec![
+            "Final Check".to_string(),
+            "During Monitoring (T+30m)".into(),
+        ];
+        let events: Vec<EventRecord> = [
+            r#"{"ts":"2026-11-20T20:00:00Z","type":"kill_switch_check","checkpoint":"Final Check","global":"off","connection":"off","response_ms":40}"#,
+            r#"{"ts":"2026-11-20T20:01:00Z","type":"run_end","status":"completed"}"#,
+        ]
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+        let facts = log_facts(&events, &planned);
+        let d = decide_with(|f, _| f.checkpoints = facts.checkpoints.clone());
+        assert_eq!(failing(&d), vec![RuleId::KillSwitchChecksPassed]);
+        assert_eq!(
+            d.blockers[0].detail,
+            "1 check, all OFF and answered; 1 planned checkpoint never checked though \
+             the run completed: During Monitoring (T+30m)"
+        );
+    }
+
+    #[test]
+    fn a_checkpoint_not_reached_after_a_rollback_is_named_but_blames_the_rollback() {
+        let planned = vec![
+            "During Monitoring (T+30m)".to_string(),
+            "Final Check".into(),
+        ];
+        let events: Vec<EventRecord> = [
+            r#"{"ts":"2026-11-20T20:00:00Z","type":"rollback_start"}"#,
+            r#"{"ts":"2026-11-20T20:01:00Z","type":"kill_switch_check","checkpoint":"Final Check","global":"off","connection":"off","response_ms":40}"#,
+        ]
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+        let facts = log_facts(&events, &planned);
+        let d = decide_with(|f, _| {
+            f.checkpoints = facts.checkpoints.clone();
+            f.rollback = true;
+        });
+        assert_eq!(failing(&d), vec![RuleId::NoRollback]);
+        let rule = d
+            .rules
+            .iter()
+            .find(|r| r.rule == RuleId::KillSwitchChecksPassed)
+            .unwrap();
+        assert!(rule.passed);
+        assert_eq!(
+            rule.detail,
+            "1 check, all OFF and answered; 1 planned checkpoint not reached (the run \
+             was rolled back before them): During Monitoring (T+30m)"
+        );
     }
 
     #[test]

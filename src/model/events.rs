@@ -171,6 +171,15 @@ impl SwitchState {
     pub fn is_off(self) -> bool {
         self == SwitchState::Off
     }
+
+    /// `OFF`, `ON` or `unreadable` (which counts as ON).
+    pub fn label(self) -> &'static str {
+        match self {
+            SwitchState::Off => "OFF",
+            SwitchState::On => "ON",
+            SwitchState::Unknown => "unreadable",
+        }
+    }
 }
 
 #[derive(

@@ -128,6 +128,30 @@ pub struct Plan {
     /// Planned phases; the template's plan when absent.
     #[serde(default = "PlannedPhase::template_plan")]
     pub phases: Vec<PlannedPhase>,
+    /// The kill switch checkpoints the plan asks for, by the name their
+    /// `kill_switch_check` events carry (the template's: `Pre-execution`,
+    /// `Post-ADD INDEX`, `During Monitoring (T+15m)` ... `Final Check`).
+    /// Each is reported as checked, failed or not reached; without a list,
+    /// only the checks that ran are judged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kill_switch_checkpoints: Vec<String>,
+}
+
+impl Plan {
+    /// The template's kill switch checkpoints (its table 2.4).
+    pub fn template_checkpoints() -> Vec<String> {
+        [
+            "Pre-execution",
+            "Post-ADD INDEX",
+            "During Monitoring (T+15m)",
+            "During Monitoring (T+30m)",
+            "During Monitoring (T+45m)",
+            "During Monitoring (T+60m)",
+            "Final Check",
+        ]
+        .map(String::from)
+        .to_vec()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -3,6 +3,7 @@
 
 use crate::judge::analysis::{DataSource, PhaseTiming, Windows};
 use crate::judge::bounds::Episode;
+use crate::judge::checkpoints::Checkpoint;
 use crate::judge::classify::{MetricVerdict, Status};
 use crate::judge::rules::{RuleResult, Verdict};
 use crate::judge::{Alert, Incident, Judgement};
@@ -38,6 +39,10 @@ pub struct ReportData {
     pub incidents: Vec<Incident>,
     /// The breach episodes the judge found in the data, by start time.
     pub episodes: Vec<Episode>,
+    /// Every kill switch check, in order, and each planned checkpoint that
+    /// was not reached.
+    #[serde(default)]
+    pub kill_switch_checkpoints: Vec<Checkpoint>,
     pub phases: Vec<PhaseTiming>,
     pub windows: Windows,
     pub thresholds: ThresholdsUsed,
@@ -179,6 +184,7 @@ pub fn assemble(run: &RunData, judgement: &Judgement, thresholds: ThresholdsUsed
         alerts: judgement.alerts.clone(),
         incidents: judgement.incidents.clone(),
         episodes: judgement.episodes.clone(),
+        kill_switch_checkpoints: judgement.facts.checkpoints.clone(),
         phases: analysis.phases.clone(),
         windows: analysis.windows,
         thresholds,

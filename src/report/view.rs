@@ -4,6 +4,7 @@
 use super::labels::{Lang, labels};
 use super::summary::ReportData;
 use crate::judge::analysis::unix;
+use crate::judge::checkpoints::CheckpointState;
 use crate::judge::classify::Status;
 use crate::judge::rules::{RuleId, Verdict};
 use crate::model::Clock;
@@ -179,7 +180,8 @@ pub struct KillCheckRow {
 
 #[derive(Debug, Serialize)]
 pub struct KillSummary {
-    pub total: usize,
+    /// Checks that ran, and against the plan: `4 (7 planned, 3 not reached)`.
+    pub total_text: String,
     pub all_passed: bool,
     pub average: String,
     pub max: String,
@@ -853,43 +855,74 @@ pub fn build_view_for(run: &RunData, data: &ReportData, lang: Lang, markup: Mark
         })
         .collect();
 
-    // Kill switches.
+    // Kill switches: the judged checkpoints, in order; a check that ran
+    // takes its switch states from its event (the same order).
     let mut responses = Vec::new();
-    let kill_checks: Vec<KillCheckRow> = events
+    let mut checks_run = events.iter().filter_map(|e| match &e.event {
+        Event::KillSwitchCheck {
+            global,
+            connection,
+            response_ms,
+            error,
+            ..
+        } => Some((e, *global, *connection, *response_ms, error)),
+        _ => None,
+    });
+    let kill_checks: Vec<KillCheckRow> = data
+        .kill_switch_checkpoints
         .iter()
-        .filter_map(|e| match &e.event {
-            Event::KillSwitchCheck {
-                checkpoint,
-                global,
-                connection,
-                response_ms,
-                error,
-            } => {
-                if let Some(r) = response_ms {
-                    responses.push(*r);
-                }
-                Some(KillCheckRow {
-                    checkpoint: checkpoint.clone(),
-                    time: clock.hm(unix(&e.ts)),
-                    global: switch(*global),
-                    connection: switch(*connection),
-                    response: match (response_ms, error) {
-                        (Some(r), _) => format!("{} ms", num(*r)),
-                        (None, Some(e)) => format!("no answer: {e}"),
-                        (None, None) => "no answer".into(),
-                    },
-                })
+        .filter_map(|cp| {
+            if cp.state == CheckpointState::NotReached {
+                return Some(KillCheckRow {
+                    checkpoint: cp.name.clone(),
+                    time: "—".into(),
+                    global: "⚪ not reached".into(),
+                    connection: "⚪ not reached".into(),
+                    response: cp.detail.clone(),
+                });
             }
-            _ => None,
+            let (e, global, connection, response_ms, error) = checks_run.next()?;
+            if let Some(r) = response_ms {
+                responses.push(r);
+            }
+            Some(KillCheckRow {
+                checkpoint: cp.name.clone(),
+                time: clock.hm(unix(&e.ts)),
+                global: switch(global),
+                connection: switch(connection),
+                response: match (response_ms, error) {
+                    (Some(r), _) => format!("{} ms", num(r)),
+                    (None, Some(e)) => format!("no answer: {e}"),
+                    (None, None) => "no answer".into(),
+                },
+            })
         })
         .collect();
     let ks_rule = data
         .reasons
         .iter()
         .find(|r| r.rule == RuleId::KillSwitchChecksPassed);
+    let in_state = |state| {
+        data.kill_switch_checkpoints
+            .iter()
+            .filter(|c| c.state == state)
+            .count()
+    };
+    let not_reached = in_state(CheckpointState::NotReached);
+    let planned = data
+        .kill_switch_checkpoints
+        .iter()
+        .filter(|c| c.planned)
+        .count();
+    let checks_run = kill_checks.len() - not_reached;
     let kill_summary = KillSummary {
-        total: kill_checks.len(),
-        all_passed: ks_rule.is_some_and(|r| r.passed),
+        total_text: match (planned, not_reached) {
+            (0, _) => checks_run.to_string(),
+            (p, 0) => format!("{checks_run} ({p} planned)"),
+            (p, n) => format!("{checks_run} ({p} planned, {n} not reached)"),
+        },
+        // "All passed" only when every planned checkpoint ran and passed.
+        all_passed: ks_rule.is_some_and(|r| r.passed) && not_reached == 0,
         average: if responses.is_empty() {
             missing.clone()
         } else {

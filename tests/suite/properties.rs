@@ -5,6 +5,7 @@
 //! suite's time stays put if proptest's default changes).
 
 use canary_report::judge::analysis::{DataSource, MetricAnalysis, Span, TimeSource, Windows};
+use canary_report::judge::checkpoints::{Checkpoint, CheckpointState};
 use canary_report::judge::classify::{MetricVerdict, Status, classify_metric};
 use canary_report::judge::rules::{LogFacts, Verdict, Verification, decide};
 use canary_report::model::{DdlOutcome, Manifest, MetricId, Phase, RunStatus, Sample, Window};
@@ -362,6 +363,16 @@ struct Inputs {
     pre_existing: Vec<bool>,
 }
 
+fn check(state: CheckpointState, detail: &str) -> Checkpoint {
+    Checkpoint {
+        name: "Final Check".into(),
+        planned: true,
+        state,
+        at: Some(0.0),
+        detail: detail.into(),
+    }
+}
+
 fn facts_of(inputs: &Inputs) -> LogFacts {
     let good = Verification {
         index_exists: true,
@@ -373,7 +384,7 @@ fn facts_of(inputs: &Inputs) -> LogFacts {
     let mut f = LogFacts {
         run_status: Some(RunStatus::Completed),
         ddl_outcome: Some(DdlOutcome::Success),
-        kill_switch_checks: 5,
+        checkpoints: vec![check(CheckpointState::Passed, "")],
         verification: Some(good.clone()),
         ..LogFacts::default()
     };
@@ -392,10 +403,10 @@ fn facts_of(inputs: &Inputs) -> LogFacts {
             Fact::MissingPhase => f.missing_phases = vec![Phase::Monitoring],
             Fact::AbortedPhase => f.aborted_phases = vec![Phase::Execute],
             Fact::Rollback => f.rollback = true,
-            Fact::NoKillSwitchCheck => f.kill_switch_checks = 0,
-            Fact::KillSwitchFailed => {
-                f.kill_switch_failed = vec!["Final Check (global ON, connection OFF)".into()];
-            }
+            Fact::NoKillSwitchCheck => f.checkpoints.clear(),
+            Fact::KillSwitchFailed => f
+                .checkpoints
+                .push(check(CheckpointState::Failed, "global ON, connection OFF")),
             Fact::CriticalIncident => f.incidents_critical = 1,
             Fact::OpenIncident => f.incidents_open = 1,
             Fact::Verification => {

@@ -282,7 +282,11 @@ fn initial_manifest(cfg: &Config) -> Manifest {
             index_type: "BTREE".into(),
         },
         ddl: Some(add_index_sql(cfg)),
-        plan: Plan { start, phases },
+        plan: Plan {
+            start,
+            phases,
+            kill_switch_checkpoints: planned_checkpoints(&cfg.checkpoints),
+        },
         display_timezone: "+07:00".into(),
         max_connections: None,
         replica: cfg.replica.as_ref().map(|r| r.label.clone()),
@@ -326,6 +330,21 @@ fn human(d: Duration) -> String {
         .to_string()
         .replace(' ', "")
 }
+
+/// The checkpoints capture checks, in order: before the DDL, after it, at
+/// each monitoring offset, and at the end.
+fn planned_checkpoints(monitoring: &[Duration]) -> Vec<String> {
+    std::iter::once(PRE_EXECUTION.to_string())
+        .chain(std::iter::once(POST_ADD_INDEX.to_string()))
+        .chain(monitoring.iter().map(|&c| checkpoint_name(c)))
+        .chain(std::iter::once(FINAL_CHECK.to_string()))
+        .collect()
+}
+
+/// The template's checkpoint names, as capture writes them.
+pub const PRE_EXECUTION: &str = "Pre-execution";
+pub const POST_ADD_INDEX: &str = "Post-ADD INDEX";
+pub const FINAL_CHECK: &str = "Final Check";
 
 /// The name of a monitoring checkpoint: `During Monitoring (T+15m)`, in
 /// minutes as the template counts them (`T+60m`, `T+1m30s`, `T+20s`).
@@ -917,14 +936,9 @@ impl Runner {
             .unwrap_or_else(|| "running".into());
         let l = &self.latest;
         let opt = |v: Option<f64>| v.map_or("-".to_string(), fmt_num);
-        let sw = |s: SwitchState| match s {
-            SwitchState::Off => "OFF",
-            SwitchState::On => "ON",
-            SwitchState::Unknown => "UNKNOWN",
-        };
-        let switches = l
-            .switches
-            .map_or("-/-".to_string(), |(g, c)| format!("{}/{}", sw(g), sw(c)));
+        let switches = l.switches.map_or("-/-".to_string(), |(g, c)| {
+            format!("{}/{}", g.label(), c.label())
+        });
         let mut text = format!(
             "[{}] {left} | threads_running {} | probe {} ms | lag {} | mdl waiters {} | kill switches {switches}",
             phase.label(),
@@ -1394,7 +1408,7 @@ impl Runner {
 
     fn final_check(&mut self) -> Result<()> {
         let (g, c) = self.read_switches();
-        self.write_switch_check("Final Check", &g, &c)
+        self.write_switch_check(FINAL_CHECK, &g, &c)
     }
 }
 

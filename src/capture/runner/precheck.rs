@@ -363,7 +363,7 @@ impl Runner {
         self.info = Some(info);
 
         let (g, c) = self.read_switches();
-        self.write_switch_check("Pre-execution", &g, &c)?;
+        self.write_switch_check(super::PRE_EXECUTION, &g, &c)?;
         if !(g.state.is_off() && c.state.is_off()) {
             return Ok(Err(Stop::Switch {
                 global: g,

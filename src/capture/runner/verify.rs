@@ -116,7 +116,7 @@ impl Runner {
         self.phase_end(PhaseStatus::Done)?;
         let (g, c) = self.read_switches();
         self.latest.switches = Some((g.state, c.state));
-        self.write_switch_check("Post-ADD INDEX", &g, &c)?;
+        self.write_switch_check(super::POST_ADD_INDEX, &g, &c)?;
         if !(g.state.is_off() && c.state.is_off()) {
             self.switch_alarm = true;
             self.act_on(Stop::Switch {
