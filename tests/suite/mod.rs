@@ -3,6 +3,7 @@ mod browser;
 mod cli;
 mod compare;
 mod corpus;
+mod counts;
 mod html;
 mod init;
 mod inputs;
