@@ -1568,6 +1568,8 @@ fn build_manifest(spec: &Spec, obs: &Observed) -> Manifest {
     };
     let human = if lagging {
         HumanInput {
+            // No action items: the report lists the template's as suggestions.
+            actions: Vec::new(),
             sign_off: vec![
                 SignOff {
                     role: "Canary Lead".into(),
@@ -1632,6 +1634,8 @@ fn build_manifest(spec: &Spec, obs: &Observed) -> Manifest {
         }
     } else {
         HumanInput {
+            // No action items: the report lists the template's as suggestions.
+            actions: Vec::new(),
             sign_off: vec![
                 SignOff {
                     role: "Canary Lead".into(),

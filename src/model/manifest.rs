@@ -199,6 +199,11 @@ pub struct HumanInput {
     /// Blockers, added to those the rules derive.
     #[serde(default)]
     pub blockers: Vec<Blocker>,
+    /// Action items of section 8, with their owners and due dates. Without
+    /// any, the report lists the template's follow-ups as suggestions, with
+    /// no owner and no date.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub actions: Vec<ActionItem>,
     #[serde(default)]
     pub lessons: Vec<Lesson>,
     #[serde(default)]
@@ -263,6 +268,22 @@ pub struct Blocker {
     pub owner: Option<String>,
     #[serde(default)]
     pub target: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActionItem {
+    pub item: String,
+    /// High, Medium or Low.
+    #[serde(default)]
+    pub priority: Option<String>,
+    #[serde(default)]
+    pub owner: Option<String>,
+    #[serde(default)]
+    pub due: Option<String>,
+    /// Pending, In progress, Done, ...
+    #[serde(default)]
+    pub status: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -365,10 +386,5 @@ impl Clock {
     }
     pub fn date(&self, t: crate::model::UnixSeconds) -> String {
         self.at(t).format("%Y-%m-%d").to_string()
-    }
-    pub fn date_plus_days(&self, t: crate::model::UnixSeconds, days: i64) -> String {
-        (self.at(t) + chrono::Duration::days(days))
-            .format("%Y-%m-%d")
-            .to_string()
     }
 }

@@ -211,6 +211,13 @@ const LABELS: &[(&str, &str, &str)] = &[
     ),
     ("raw_data", "ข้อมูล metrics ดิบ", "Raw metrics data"),
     ("missing", "_(ไม่มีข้อมูล)_", "_(not recorded)_"),
+    ("unassigned", "ยังไม่ได้กำหนด (unassigned)", "unassigned"),
+    ("suggested", "💡 ข้อเสนอแนะ (Suggestion)", "💡 Suggestion"),
+    (
+        "actions_suggested_note",
+        "ข้อเสนอแนะจาก template: ยังไม่มีผู้รับผิดชอบและวันกำหนดเสร็จ (ใส่ใน manifest: human.actions)",
+        "Suggested follow-ups from the template: no owner or due date until the team sets them (manifest: human.actions)",
+    ),
     ("none_recorded", "_(ไม่มีบันทึก)_", "_(none recorded)_"),
     ("yes", "Yes", "Yes"),
     ("no", "No", "No"),

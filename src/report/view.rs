@@ -57,6 +57,9 @@ pub struct ReportView {
     pub conditions: Vec<ConditionRow>,
     pub blockers: Vec<BlockerRow>,
     pub actions: Vec<ActionRow>,
+    /// No action items in the manifest: `actions` are the template's
+    /// follow-ups, as suggestions.
+    pub actions_suggested: bool,
     pub lessons: Vec<LessonRow>,
     pub signoff: Vec<SignOffRow>,
     pub final_notes: Option<String>,
@@ -338,11 +341,11 @@ pub struct BlockerRow {
 #[derive(Debug, Serialize)]
 pub struct ActionRow {
     pub n: usize,
-    pub priority: &'static str,
-    pub item: &'static str,
+    pub priority: String,
+    pub item: String,
     pub owner: String,
     pub due: String,
-    pub status: &'static str,
+    pub status: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -532,57 +535,33 @@ const APP_CHECKS: [&str; 4] = [
     "User-facing features OK",
 ];
 
-/// (priority, item, owner, due in days) of 8.1 and 8.2.
-const ACTIONS_APPROVED: [(&str, &str, &str, i64); 5] = [
-    ("🔴 High", "Continue monitoring for 24 hours", "SRE", 1),
-    (
-        "🔴 High",
-        "Document final metrics and close canary",
-        "Canary Lead",
-        1,
-    ),
-    (
-        "🟠 Medium",
-        "Plan next phase: expand to 2-3 tables",
-        "Tech Lead",
-        5,
-    ),
-    (
-        "🟠 Medium",
-        "Update integration tests based on findings",
-        "Developer",
-        5,
-    ),
-    (
-        "🟢 Low",
-        "Share lessons learned with team",
-        "Canary Lead",
-        3,
-    ),
+/// The template's follow-ups of 8.1 and 8.2 (priority, item): listed as
+/// suggestions, with no owner and no date, when the manifest gives no action
+/// items; the report never invents who does what by when.
+const SUGGESTED_APPROVED: [(&str, &str); 5] = [
+    ("🔴 High", "Continue monitoring for 24 hours"),
+    ("🔴 High", "Document final metrics and close canary"),
+    ("🟠 Medium", "Plan next phase: expand to 2-3 tables"),
+    ("🟠 Medium", "Update integration tests based on findings"),
+    ("🟢 Low", "Share lessons learned with team"),
 ];
 
-const ACTIONS_STOP: [(&str, &str, &str, i64); 5] = [
-    ("🔴 High", "Fix identified blockers", "Canary Lead", 2),
-    (
-        "🔴 High",
-        "Update and re-run integration tests",
-        "Developer",
-        3,
-    ),
-    (
-        "🔴 High",
-        "Root cause analysis for failures",
-        "Tech Lead",
-        3,
-    ),
-    (
-        "🟠 Medium",
-        "Update canary plan based on findings",
-        "Canary Lead",
-        5,
-    ),
-    ("🟠 Medium", "Schedule re-run of canary", "Tech Lead", 7),
+const SUGGESTED_STOP: [(&str, &str); 5] = [
+    ("🔴 High", "Fix identified blockers"),
+    ("🔴 High", "Update and re-run integration tests"),
+    ("🔴 High", "Root cause analysis for failures"),
+    ("🟠 Medium", "Update canary plan based on findings"),
+    ("🟠 Medium", "Schedule re-run of canary"),
 ];
+
+fn priority_mark(p: &str) -> String {
+    match p.trim().to_ascii_lowercase().as_str() {
+        "high" | "critical" => "🔴 High".into(),
+        "medium" => "🟠 Medium".into(),
+        "low" => "🟢 Low".into(),
+        _ => p.to_string(),
+    }
+}
 
 /// The display offset of the manifest, in seconds east of UTC (UTC when the
 /// offset cannot be read, as the report's times are).
@@ -1217,17 +1196,12 @@ pub fn build_view_for(run: &RunData, data: &ReportData, lang: Lang, markup: Mark
         })
         .collect();
 
-    let run_day = run_start.unwrap_or(plan_start);
+    let unassigned = l["unassigned"].to_string();
+    let no_date = "—".to_string();
     let conditions = data
         .conditions
         .iter()
-        .map(|c| {
-            (
-                c.condition.clone(),
-                "Canary Lead".to_string(),
-                clock.date_plus_days(run_day, 1),
-            )
-        })
+        .map(|c| (c.condition.clone(), unassigned.clone(), no_date.clone()))
         .chain(
             m.human
                 .conditions
@@ -1277,22 +1251,43 @@ pub fn build_view_for(run: &RunData, data: &ReportData, lang: Lang, markup: Mark
         .collect();
 
     let approved = data.decision == Verdict::ApprovedForLimitedProd;
-    let actions = (if approved {
-        ACTIONS_APPROVED
+    let actions: Vec<ActionRow> = if m.human.actions.is_empty() {
+        (if approved {
+            SUGGESTED_APPROVED
+        } else {
+            SUGGESTED_STOP
+        })
+        .iter()
+        .enumerate()
+        .map(|(i, (priority, item))| ActionRow {
+            n: i + 1,
+            priority: priority.to_string(),
+            item: item.to_string(),
+            owner: unassigned.clone(),
+            due: no_date.clone(),
+            status: l["suggested"].to_string(),
+        })
+        .collect()
     } else {
-        ACTIONS_STOP
-    })
-    .iter()
-    .enumerate()
-    .map(|(i, (priority, item, owner, days))| ActionRow {
-        n: i + 1,
-        priority,
-        item,
-        owner: owner.to_string(),
-        due: format!("{} (D+{days})", clock.date_plus_days(run_day, *days)),
-        status: "⬜ Pending",
-    })
-    .collect();
+        m.human
+            .actions
+            .iter()
+            .enumerate()
+            .map(|(i, a)| ActionRow {
+                n: i + 1,
+                priority: a.priority.as_deref().map(priority_mark).unwrap_or_default(),
+                item: a.item.clone(),
+                owner: a
+                    .owner
+                    .clone()
+                    .filter(|o| !o.trim().is_empty())
+                    .unwrap_or_else(|| unassigned.clone()),
+                due: a.due.clone().unwrap_or_else(|| no_date.clone()),
+                status: a.status.clone().unwrap_or_else(|| "⬜ Pending".into()),
+            })
+            .collect()
+    };
+    let actions_suggested = m.human.actions.is_empty();
 
     let lessons = m
         .human
@@ -1444,6 +1439,7 @@ pub fn build_view_for(run: &RunData, data: &ReportData, lang: Lang, markup: Mark
         conditions,
         blockers,
         actions,
+        actions_suggested,
         lessons,
         signoff,
         final_notes: m.human.final_notes.clone(),

@@ -7,6 +7,7 @@ mod counts;
 mod html;
 mod init;
 mod inputs;
+mod invented;
 mod junit;
 mod perf_stats;
 mod progress;
