@@ -227,8 +227,17 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Validate(args) => run_validate(args),
         Command::Init(args) => run_init(args),
         Command::Completions(args) => {
+            // clap_complete panics on a write error: render to memory, then
+            // write, so that a closed pipe or a full disk is an error we handle.
+            let mut script = Vec::new();
+            clap_complete::generate(
+                args.shell,
+                &mut Cli::command(),
+                "canary-report",
+                &mut script,
+            );
             let mut out = std::io::stdout().lock();
-            clap_complete::generate(args.shell, &mut Cli::command(), "canary-report", &mut out);
+            out.write_all(&script)?;
             out.flush()?;
             Ok(exit::OK)
         }

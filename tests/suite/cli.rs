@@ -57,3 +57,48 @@ fn a_bad_thresholds_file_names_its_key() {
         .stderr(predicate::str::contains("t.toml"))
         .stderr(predicate::str::contains("warnin"));
 }
+
+/// The commands that write their result to stdout.
+const OUTPUT_COMMANDS: [&[&str]; 4] = [
+    &["completions", "bash"],
+    &["man"],
+    &["validate", "samples/run-001"],
+    &["compare", "samples/run-001", "samples/run-002"],
+];
+
+#[test]
+fn a_closed_pipe_ends_an_output_command_quietly() {
+    // The reading end is closed before the command starts, so its first
+    // write fails with EPIPE every time (as `| head` does, sooner or later).
+    for args in OUTPUT_COMMANDS {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("canary-report"))
+            .args(args)
+            .stdout(writer)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stderr), "", "{args:?}");
+    }
+}
+
+#[test]
+fn a_full_disk_is_a_clean_error_not_a_panic() {
+    let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") else {
+        panic!("/dev/full is part of every Linux; this test needs it");
+    };
+    for args in OUTPUT_COMMANDS {
+        let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("canary-report"))
+            .args(args)
+            .stdout(full.try_clone().unwrap())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("No space left on device") && !stderr.contains("panicked"),
+            "{args:?}: {stderr}"
+        );
+    }
+}
