@@ -8,7 +8,7 @@ use super::progress::Progress;
 use super::prometheus::parse_prometheus_file;
 use super::util::format_unix;
 use crate::error::InputError;
-use crate::model::{InputMetric, Sample, SourceFile};
+use crate::model::{EventCount, InputMetric, Sample, SourceFile};
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -162,6 +162,18 @@ pub fn read_metrics_with(run_dir: &Path, mapping: &Mapping) -> Result<Metrics, I
     }
     drop(progress);
     out.series = merge_series(parts)?;
+    // Counts are used as a pair: errors over requests, completed ones per second.
+    let [requests, errors] = EventCount::ALL.map(InputMetric::Count);
+    for (have, lacks) in [(requests, errors), (errors, requests)] {
+        if out.series.contains_key(&have) && !out.series.contains_key(&lacks) {
+            out.warnings.push(format!(
+                "`{}` counts without `{}` counts: not used (the error rate and the \
+                 throughput need both)",
+                have.key(),
+                lacks.key()
+            ));
+        }
+    }
     Ok(out)
 }
 
@@ -320,7 +332,7 @@ pub(crate) fn read_file(
 /// file order) into one series per metric, each sorted by time; the sort is
 /// stable, so equal times keep file order, then row order.
 ///
-/// A [`InputMetric::Series`] metric has one value per timestamp: two samples at
+/// A [`InputMetric::Series`] or [`InputMetric::Count`] metric has one value per timestamp: two samples at
 /// the same time are an error naming the metric, the time and the file(s).
 /// [`InputMetric::Raw`] latency samples may share a time.
 pub fn merge_series(
@@ -353,7 +365,8 @@ pub fn merge_series(
                 }
                 all
             }
-            InputMetric::Series(_) => {
+            // Counts, like series, have one value per interval's end.
+            InputMetric::Series(_) | InputMetric::Count(_) => {
                 for (index, chunk) in &mut chunks {
                     sort_by_time(chunk);
                     if let Some(t) = first_duplicate(chunk) {
@@ -798,7 +811,12 @@ mod tests {
         );
         assert_eq!(
             m.warnings,
-            vec!["metrics/app.log: skipped (a .log file is read only when it is sysbench output)"]
+            vec![
+                "metrics/app.log: skipped (a .log file is read only when it is sysbench output)",
+                "metrics/sb.log: 1 reports with fewer than 100 transaction attempts: no error \
+                 rate of their own (too few to be a measurement); the windows' error rates \
+                 count their attempts"
+            ]
         );
         assert_eq!(
             m.series[&CPU],

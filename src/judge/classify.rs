@@ -80,6 +80,10 @@ pub struct MetricVerdict {
     pub required: bool,
     /// Why there is no status, when there is none.
     pub no_data_reason: Option<String>,
+    /// How the window values were taken when not as a statistic of the
+    /// samples (from event counts), with the windows left unjudged and why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
 }
 
 fn no_data() -> Status {
@@ -129,7 +133,7 @@ pub fn classify_metric(
     windows: &Windows,
     max_connections: Option<u64>,
 ) -> Classified {
-    let value = |w: Window| m.summary(w).map(|s| representative(s, th.statistic));
+    let value = |w: Window| m.window_value(w, th.statistic);
     let baseline_value = value(Window::Baseline);
     // A sum or a count grows with the window's length: no percentage change.
     let comparable = !matches!(th.statistic, Statistic::Sum | Statistic::Count);
@@ -166,6 +170,7 @@ pub fn classify_metric(
         window_breaches: Vec::new(),
         required: false,
         no_data_reason: None,
+        method: m.from_counts.as_ref().map(|c| c.describe()),
     };
     let none = |verdict| Classified {
         verdict,
@@ -179,7 +184,19 @@ pub fn classify_metric(
     // Without them the baseline is still judged, for its pre-existing flag
     // (a canary stopped before the DDL because of it).
     let canary_data = Window::WITH_INDEX.iter().any(|w| value(*w).is_some());
-    if !canary_data {
+    // Counts too few to give a value in the windows with the index.
+    let too_few: Vec<String> = Window::WITH_INDEX
+        .iter()
+        .filter_map(|w| {
+            let c = m.from_counts.as_ref()?.get(*w)?;
+            c.not_judged
+                .as_ref()
+                .map(|why| format!("{}: {why}", w.key()))
+        })
+        .collect();
+    if !canary_data && !too_few.is_empty() {
+        verdict.no_data_reason = Some(too_few.join("; "));
+    } else if !canary_data {
         verdict.no_data_reason = Some(if m.timeline.is_empty() {
             "no samples during or after the DDL".into()
         } else {
@@ -352,6 +369,7 @@ mod tests {
             during: summ(w.during.unwrap()),
             post: summ(w.post.unwrap()),
             after_rollback: None,
+            from_counts: None,
             timeline,
         }
     }

@@ -112,7 +112,10 @@ fn assert_baseline(summary: &Value, key: &str, want: (f64, u64)) {
 
 /// `[ Ns ] thds: .. tps: X ...` lines: (start + N, tps, err/s).
 fn sysbench_reports() -> Vec<(f64, f64, f64)> {
-    let text = std::fs::read_to_string(fixture("sysbench-oltp.sysbench.log")).unwrap();
+    reports_of(&std::fs::read_to_string(fixture("sysbench-oltp.sysbench.log")).unwrap())
+}
+
+fn reports_of(text: &str) -> Vec<(f64, f64, f64)> {
     text.lines()
         .filter(|l| l.contains("] thds:"))
         .map(|l| {
@@ -125,6 +128,34 @@ fn sysbench_reports() -> Vec<(f64, f64, f64)> {
             (SYSBENCH_START + secs, after("tps:"), after("err/s:"))
         })
         .collect()
+}
+
+/// Each report's counts: (time, attempts, errors), its rates times the
+/// seconds back to the report before (the first: the log's 1 s interval).
+fn counts(reports: &[(f64, f64, f64)]) -> Vec<(f64, f64, f64)> {
+    let mut previous = None;
+    reports
+        .iter()
+        .map(|&(t, tps, err)| {
+            let dt = previous.map_or(1.0, |p| t - p);
+            previous = Some(t);
+            (t, (tps + err) * dt, err * dt)
+        })
+        .collect()
+}
+
+/// Σ attempts and Σ errors of the counts whose time is in [start, end).
+fn sums_in(counts: &[(f64, f64, f64)], (start, end): (f64, f64)) -> (f64, f64) {
+    counts
+        .iter()
+        .filter(|(t, _, _)| *t >= start && *t < end)
+        .fold((0.0, 0.0), |(a, e), (_, attempts, errors)| {
+            (a + attempts, e + errors)
+        })
+}
+
+fn close(got: f64, want: f64) -> bool {
+    (got - want).abs() <= 1e-9 * want.abs().max(1.0)
 }
 
 /// (unix seconds, value) points.
@@ -159,17 +190,48 @@ fn other_input_kinds_feed_the_report_through_the_mapping() {
     let summary = build(run.path(), &[]);
     let window = baseline(&summary);
 
-    // sysbench: throughput is tps; error rate err/(tps+err) over seconds
-    // with a completed transaction.
+    // sysbench: the window's error rate is Σ errors ÷ Σ attempts of its
+    // reports, its throughput the completed transactions ÷ its seconds; each
+    // second's error rate (charts, episodes) only where it had 100 attempts.
     let reports = sysbench_reports();
-    let tps: Vec<(f64, f64)> = reports.iter().map(|&(t, tps, _)| (t, tps)).collect();
-    assert_baseline(&summary, "throughput_rps", mean_in(&tps, window));
-    let errors: Vec<(f64, f64)> = reports
+    let counts = counts(&reports);
+    let (attempts, errors) = sums_in(&counts, window);
+    let rate = &metric(&summary, "error_rate_pct")["verdict"];
+    let value = rate["baseline_value"].as_f64().unwrap();
+    assert!(close(value, errors / attempts * 100.0), "{value}");
+    assert!(
+        rate["method"]
+            .as_str()
+            .unwrap()
+            .starts_with("Σ request_errors ÷ Σ requests per window"),
+        "{rate}"
+    );
+    // The second at 204 s: 15.99 failed of 15.99. Its share alone, averaged
+    // with the others as before, read 100/300 = 0.33 %: a WARNING.
+    let per_second: Vec<(f64, f64)> = reports
+        .iter()
+        .filter(|(_, tps, err)| tps + err >= 100.0)
+        .map(|&(t, tps, err)| (t, err / (tps + err) * 100.0))
+        .collect();
+    assert_baseline(&summary, "error_rate_pct", mean_in(&per_second, window));
+    assert_eq!(mean_in(&per_second, window).0, 0.0);
+    let every_share: Vec<(f64, f64)> = reports
         .iter()
         .filter(|(_, tps, err)| tps + err > 0.0)
         .map(|&(t, tps, err)| (t, err / (tps + err) * 100.0))
         .collect();
-    assert_baseline(&summary, "error_rate_pct", mean_in(&errors, window));
+    let warning = 0.1;
+    assert!(mean_in(&every_share, window).0 > warning);
+    assert!(value < warning, "{value}");
+    assert_eq!(rate["baseline_status"], "OK");
+    let throughput = metric(&summary, "throughput_rps")["verdict"]["baseline_value"]
+        .as_f64()
+        .unwrap();
+    let completed = attempts - errors;
+    assert!(
+        close(throughput, completed / (window.1 - window.0)),
+        "{throughput}"
+    );
     // its P95 is not a P99: request latency has no data
     assert_eq!(
         metric(&summary, "request_latency_p99_ms")["status"],
