@@ -170,6 +170,9 @@ pub struct CountedWindow {
     /// window's first count to its last count's time (the window's length
     /// when the counts cover all of it).
     pub seconds: Option<f64>,
+    /// The window's length, in seconds.
+    #[serde(default)]
+    pub window_s: f64,
     /// The window's value; `None` when too few events (error rate) or no
     /// covered time (throughput).
     pub value: Option<f64>,
@@ -198,6 +201,14 @@ impl CountedWindows {
         for w in &self.windows {
             if let Some(why) = &w.not_judged {
                 text.push_str(&format!("; {}: {why}", w.window.key()));
+            } else if let Some(s) = w.seconds.filter(|s| *s < 0.9 * w.window_s) {
+                // A log that ends, or starts, inside the window.
+                text.push_str(&format!(
+                    "; {}: the counts cover {} s of its {} s",
+                    w.window.key(),
+                    plain_number(s),
+                    plain_number(w.window_s)
+                ));
             }
         }
         text
@@ -250,7 +261,7 @@ impl Counts {
     }
 
     /// Σ requests, Σ errors and the seconds covered in `span`.
-    fn window(&self, w: Window, span: Span) -> (Window, usize, f64, f64, Option<f64>) {
+    fn window(&self, w: Window, span: Span) -> (Span, Window, usize, f64, f64, Option<f64>) {
         let rows = self.in_span(span);
         let requests = rows.iter().map(|r| r.1).sum();
         let errors = rows.iter().map(|r| r.2).sum();
@@ -258,7 +269,7 @@ impl Counts {
             (Some(first), Some(last)) => first.3.map(|dt| last.0 - first.0 + dt),
             _ => None,
         };
-        (w, rows.len(), requests, errors, seconds)
+        (span, w, rows.len(), requests, errors, seconds)
     }
 
     fn left_out(&self) -> String {
@@ -277,7 +288,7 @@ impl Counts {
         let windows = Window::ALL
             .into_iter()
             .filter_map(|w| windows.get(w).map(|span| self.window(w, span)))
-            .map(|(window, n, requests, errors, seconds)| {
+            .map(|(span, window, n, requests, errors, seconds)| {
                 let (value, not_judged) = match share_pct(errors, requests) {
                     _ if n == 0 => (None, Some("no counts".to_owned())),
                     Share::Pct(v) => (Some(v), None),
@@ -295,6 +306,7 @@ impl Counts {
                     requests,
                     errors,
                     seconds,
+                    window_s: span.duration_s(),
                     value,
                     not_judged,
                 }
@@ -314,13 +326,14 @@ impl Counts {
         let windows = Window::ALL
             .into_iter()
             .filter_map(|w| windows.get(w).map(|span| self.window(w, span)))
-            .map(|(window, _, requests, errors, seconds)| {
+            .map(|(span, window, _, requests, errors, seconds)| {
                 let value = seconds.map(|s| (requests - errors) / s);
                 CountedWindow {
                     window,
                     requests,
                     errors,
                     seconds,
+                    window_s: span.duration_s(),
                     value,
                     not_judged: value.is_none().then(|| "no counts".to_owned()),
                 }

@@ -668,6 +668,53 @@ mod tests {
     }
 
     #[test]
+    fn counts_give_the_window_values_and_too_few_is_no_data_with_its_reason() {
+        use crate::judge::analysis::{CountedWindow, CountedWindows};
+        let th = Thresholds::default()
+            .for_metric(MetricId::ErrorRatePct)
+            .clone();
+        // The per-second shares average 50 %; the counts say 2 % in the baseline.
+        let mut m = metric(MetricId::ErrorRatePct, |t| {
+            if t % 2.0 == 0.0 { 0.0 } else { 100.0 }
+        });
+        let window = |window, requests: f64, errors: f64| {
+            let share = crate::model::share_pct(errors, requests);
+            CountedWindow {
+                window,
+                requests,
+                errors,
+                seconds: Some(100.0),
+                window_s: 100.0,
+                value: share.pct(),
+                not_judged: share
+                    .pct()
+                    .is_none()
+                    .then(|| format!("{requests} requests")),
+            }
+        };
+        m.from_counts = Some(CountedWindows {
+            method: "counted".into(),
+            windows: vec![
+                window(Window::Baseline, 1000.0, 20.0),
+                window(Window::During, 42.0, 12.0),
+                window(Window::Post, 7.0, 0.0),
+            ],
+        });
+        let v = judge(&m, &th);
+        assert_eq!(v.baseline_value, Some(2.0));
+        assert_eq!((v.during_value, v.post_value), (None, None));
+        assert_eq!(v.status, Status::NoData);
+        assert_eq!(
+            v.no_data_reason.as_deref(),
+            Some("during: 42 requests; post: 7 requests")
+        );
+        assert_eq!(
+            v.method.as_deref(),
+            Some("counted; during: 42 requests; post: 7 requests")
+        );
+    }
+
+    #[test]
     fn unbounded_metric_is_reported_ok() {
         let th = Thresholds::default()
             .for_metric(MetricId::TableLocksWaited)

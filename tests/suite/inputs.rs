@@ -387,3 +387,87 @@ fn validate_judges_these_inputs_as_build_does() {
         .assert()
         .success();
 }
+
+/// A sysbench report line at `n` s.
+fn report_line(n: u32, tps: f64, err: f64) -> String {
+    format!(
+        "[ {n}s ] thds: 16 tps: {tps:.2} qps: {:.2} (r/w/o: 0.00/0.00/0.00) lat (ms,95%): 9.00 err/s: {err:.2} reconn/s: 0.00\n",
+        tps * 20.0
+    )
+}
+
+#[test]
+fn a_windows_error_rate_weighs_each_second_by_its_attempts() {
+    // run-001's windows against the log's seconds: baseline 30-329 s,
+    // during (the DDL) 331-599 s, post after that.
+    let mut log = String::from(
+        "sysbench 1.0.20\nReport intermediate results every 1 second(s)\nThreads started!\n\n",
+    );
+    for n in 1..=900 {
+        let (tps, err) = match n {
+            // 0 % of 540 attempts, then 100 % of 160: 160 of 700 failed.
+            100 => (540.0, 0.0),
+            101 => (0.0, 160.0),
+            // 5 attempts: too few for a share of its own.
+            102 => (3.0, 2.0),
+            // The DDL's window: 42 attempts in all.
+            400 => (30.0, 12.0),
+            n if n >= 600 => (500.0, 1.0),
+            _ => (0.0, 0.0),
+        };
+        log.push_str(&report_line(n, tps, err));
+    }
+    let run = assemble(true);
+    std::fs::write(run.path().join("metrics/sysbench-oltp.sysbench.log"), &log).unwrap();
+    let summary = build(run.path(), &["--format", "json,md"]);
+    let window = baseline(&summary);
+    let counts = counts(&reports_of(&log));
+    let rate = metric(&summary, "error_rate_pct");
+    let verdict = &rate["verdict"];
+
+    // The baseline: Σ errors ÷ Σ attempts, not the mean of the seconds'
+    // shares (0 % and 100 %: 50 %); the 5-attempt second has no share.
+    let (attempts, errors) = sums_in(&counts, window);
+    assert_eq!((attempts, errors), (705.0, 162.0));
+    let value = verdict["baseline_value"].as_f64().unwrap();
+    assert!(close(value, errors / attempts * 100.0), "{value}");
+    let seconds = &rate["baseline"];
+    assert_eq!(seconds["count"], 2, "{seconds}");
+    assert_eq!(seconds["mean"], 50.0, "{seconds}");
+
+    // Throughput: completed transactions ÷ the window's seconds.
+    let throughput = metric(&summary, "throughput_rps")["verdict"]["baseline_value"]
+        .as_f64()
+        .unwrap();
+    assert!(
+        close(throughput, (attempts - errors) / (window.1 - window.0)),
+        "{throughput}"
+    );
+
+    // During: 42 attempts are not a measurement; the verdict says why.
+    assert_eq!(verdict["during_value"], Value::Null, "{verdict}");
+    assert_eq!(verdict["during_status"], "NO_DATA", "{verdict}");
+    let method = verdict["method"].as_str().unwrap();
+    assert!(
+        method.contains("during: 42 requests, fewer than 100: not judged"),
+        "{method}"
+    );
+    // Post: 1 failed of 501 a second.
+    let (attempts, errors) = sums_in(
+        &counts,
+        (
+            summary["windows"]["post"]["start"].as_f64().unwrap(),
+            summary["windows"]["post"]["end"].as_f64().unwrap(),
+        ),
+    );
+    let post = verdict["post_value"].as_f64().unwrap();
+    assert!(close(post, errors / attempts * 100.0), "{post}");
+
+    // The report shows the method under the application table.
+    let md = std::fs::read_to_string(run.path().join("out/report.md")).unwrap();
+    assert!(
+        md.contains("- Error Rate (%): Σ request_errors ÷ Σ requests per window"),
+        "{md}"
+    );
+    assert!(md.contains("during: 42 requests, fewer than 100: not judged"));
+}
