@@ -368,6 +368,22 @@ pub fn merge_series(
             // Counts, like series, have one value per interval's end.
             InputMetric::Series(_) | InputMetric::Count(_) => {
                 for (index, chunk) in &mut chunks {
+                    if let InputMetric::Count(_) = metric
+                        && let Some(s) = chunk.iter().find(|s| !s.v.is_finite() || s.v < 0.0)
+                    {
+                        return Err(InputError::invalid(
+                            path_of(*index),
+                            None,
+                            Some("value"),
+                            format!(
+                                "`{}` at {} (unix {}) is {}: a count of events is 0 or more",
+                                metric.key(),
+                                format_unix(s.t),
+                                s.t,
+                                s.v
+                            ),
+                        ));
+                    }
                     sort_by_time(chunk);
                     if let Some(t) = first_duplicate(chunk) {
                         return Err(duplicate_error(metric, t, &path_of(*index), None));
@@ -780,6 +796,22 @@ mod tests {
         );
         assert_eq!(m.sources[0].format, "prometheus");
         assert_eq!(m.sources[0].rows, 2);
+    }
+
+    #[test]
+    fn a_negative_count_names_its_file_and_time() {
+        let run = run_with(&[(
+            "metrics/app.csv",
+            "timestamp,metric,value\n1795972079,requests,120\n1795972080,requests,-3\n",
+        )]);
+        let e = read_metrics(run.path()).unwrap_err().to_string();
+        assert!(
+            e.ends_with(
+                "app.csv: field `value`: `requests` at 2026-11-29T17:08:00Z (unix 1795972080) \
+                 is -3: a count of events is 0 or more"
+            ),
+            "{e}"
+        );
     }
 
     #[test]
