@@ -616,6 +616,7 @@ mod tests {
                 during: summary(w.during),
                 post: summary(w.post),
                 after_rollback: None,
+                from_counts: None,
                 timeline: samples.clone(),
             };
             let offline = classify_metric(&analysed, &th, &w, None);

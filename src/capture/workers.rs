@@ -10,7 +10,7 @@ use super::db::{self, DdlProgress, Flavour, Histogram};
 use super::host;
 use super::ident::Ident;
 use super::rundir::now;
-use crate::model::MetricId;
+use crate::model::{MIN_EVENTS_FOR_A_RATIO, MetricId, Share, plain_number, share_pct};
 use chrono::{DateTime, Utc};
 use mysql::prelude::*;
 use mysql::{Conn, Value};
@@ -146,6 +146,8 @@ struct Sampler {
     prev_host: Option<host::HostSnapshot>,
     /// When the connection was lost, until the first sample after reconnecting.
     lost_at: Option<Instant>,
+    /// Whether the log has said that too few page requests give no hit rate.
+    hit_rate_too_few_noted: bool,
 }
 
 impl Sampler {
@@ -159,6 +161,7 @@ impl Sampler {
             prev_hist: None,
             prev_host: None,
             lost_at: None,
+            hit_rate_too_few_noted: false,
         }
     }
 
@@ -287,12 +290,25 @@ impl Sampler {
             if let (Some(reads), Some(requests)) = (
                 delta("innodb_buffer_pool_reads"),
                 delta("innodb_buffer_pool_read_requests"),
-            ) && requests > 0.0
-            {
-                values.push((
-                    MetricId::BufferPoolHitRatePct,
-                    ((1.0 - reads / requests) * 100.0).clamp(0.0, 100.0),
-                ));
+            ) {
+                match buffer_pool_hit_rate(reads, requests) {
+                    Share::Pct(v) => values.push((MetricId::BufferPoolHitRatePct, v)),
+                    Share::Insufficient { events } => {
+                        if !self.hit_rate_too_few_noted {
+                            self.hit_rate_too_few_noted = true;
+                            self.note(
+                                "INFO",
+                                format!(
+                                    "buffer_pool_hit_rate_pct not recorded for an interval with {} \
+                                     page read requests, fewer than {}: too few for a rate; \
+                                     so for every such interval (noted once)",
+                                    plain_number(events),
+                                    plain_number(MIN_EVENTS_FOR_A_RATIO)
+                                ),
+                            );
+                        }
+                    }
+                }
             }
         }
         self.prev_status = Some(status);
@@ -382,6 +398,13 @@ impl Sampler {
             restarted,
         })
     }
+}
+
+/// The share of page read requests in an interval served from the buffer
+/// pool: `reads` (from disk) of `requests`; insufficient below the minimum
+/// (an idle server's 7 of 8 read 87.5 %, below the critical bound).
+pub fn buffer_pool_hit_rate(reads: f64, requests: f64) -> Share {
+    share_pct(requests - reads, requests)
 }
 
 /// Reads the replica's status every interval on its own connection (with
@@ -695,5 +718,26 @@ impl Rng {
         }
         let span = (max as i128 - min as i128 + 1) as u128;
         (min as i128 + (self.next() as u128 % span) as i128) as i64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hit_rate_over_a_handful_of_page_requests_is_not_recorded() {
+        // The idle test server's interval: 1 of 8 page requests from disk.
+        assert_eq!(
+            buffer_pool_hit_rate(1.0, 8.0),
+            Share::Insufficient { events: 8.0 }
+        );
+        assert_eq!(buffer_pool_hit_rate(0.0, 0.0).pct(), None);
+        let reads = 3.0;
+        let requests = 400.0;
+        assert_eq!(
+            buffer_pool_hit_rate(reads, requests),
+            Share::Pct((requests - reads) / requests * 100.0)
+        );
     }
 }

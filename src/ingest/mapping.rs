@@ -191,6 +191,7 @@ fn unit_of(metric: InputMetric) -> &'static str {
     match metric {
         InputMetric::Series(m) => m.unit(),
         InputMetric::Raw(_) => "ms",
+        InputMetric::Count(_) => "count",
     }
 }
 

@@ -8,7 +8,7 @@ use super::progress::Progress;
 use super::prometheus::parse_prometheus_file;
 use super::util::format_unix;
 use crate::error::InputError;
-use crate::model::{InputMetric, Sample, SourceFile};
+use crate::model::{EventCount, InputMetric, Sample, SourceFile};
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -162,6 +162,18 @@ pub fn read_metrics_with(run_dir: &Path, mapping: &Mapping) -> Result<Metrics, I
     }
     drop(progress);
     out.series = merge_series(parts)?;
+    // Counts are used as a pair: errors over requests, completed ones per second.
+    let [requests, errors] = EventCount::ALL.map(InputMetric::Count);
+    for (have, lacks) in [(requests, errors), (errors, requests)] {
+        if out.series.contains_key(&have) && !out.series.contains_key(&lacks) {
+            out.warnings.push(format!(
+                "`{}` counts without `{}` counts: not used (the error rate and the \
+                 throughput need both)",
+                have.key(),
+                lacks.key()
+            ));
+        }
+    }
     Ok(out)
 }
 
@@ -320,7 +332,7 @@ pub(crate) fn read_file(
 /// file order) into one series per metric, each sorted by time; the sort is
 /// stable, so equal times keep file order, then row order.
 ///
-/// A [`InputMetric::Series`] metric has one value per timestamp: two samples at
+/// A [`InputMetric::Series`] or [`InputMetric::Count`] metric has one value per timestamp: two samples at
 /// the same time are an error naming the metric, the time and the file(s).
 /// [`InputMetric::Raw`] latency samples may share a time.
 pub fn merge_series(
@@ -353,8 +365,25 @@ pub fn merge_series(
                 }
                 all
             }
-            InputMetric::Series(_) => {
+            // Counts, like series, have one value per interval's end.
+            InputMetric::Series(_) | InputMetric::Count(_) => {
                 for (index, chunk) in &mut chunks {
+                    if let InputMetric::Count(_) = metric
+                        && let Some(s) = chunk.iter().find(|s| !s.v.is_finite() || s.v < 0.0)
+                    {
+                        return Err(InputError::invalid(
+                            path_of(*index),
+                            None,
+                            Some("value"),
+                            format!(
+                                "`{}` at {} (unix {}) is {}: a count of events is 0 or more",
+                                metric.key(),
+                                format_unix(s.t),
+                                s.t,
+                                s.v
+                            ),
+                        ));
+                    }
                     sort_by_time(chunk);
                     if let Some(t) = first_duplicate(chunk) {
                         return Err(duplicate_error(metric, t, &path_of(*index), None));
@@ -770,6 +799,22 @@ mod tests {
     }
 
     #[test]
+    fn a_negative_count_names_its_file_and_time() {
+        let run = run_with(&[(
+            "metrics/app.csv",
+            "timestamp,metric,value\n1795972079,requests,120\n1795972080,requests,-3\n",
+        )]);
+        let e = read_metrics(run.path()).unwrap_err().to_string();
+        assert!(
+            e.ends_with(
+                "app.csv: field `value`: `requests` at 2026-11-29T17:08:00Z (unix 1795972080) \
+                 is -3: a count of events is 0 or more"
+            ),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn logs_and_grafana_csv_are_told_apart() {
         let run = run_with(&[
             ("metrics/app.log", "hello\n"),
@@ -798,7 +843,12 @@ mod tests {
         );
         assert_eq!(
             m.warnings,
-            vec!["metrics/app.log: skipped (a .log file is read only when it is sysbench output)"]
+            vec![
+                "metrics/app.log: skipped (a .log file is read only when it is sysbench output)",
+                "metrics/sb.log: 1 reports with fewer than 100 transaction attempts: no error \
+                 rate of their own (too few to be a measurement); the windows' error rates \
+                 count their attempts"
+            ]
         );
         assert_eq!(
             m.series[&CPU],

@@ -6,19 +6,26 @@
 //! ```
 //!
 //! Each report line gives, at `start + N` s (`[ Ns ]` counts from "Threads
-//! started!", whose time the mapping's `[sysbench] start` gives):
-//! `throughput_rps` = tps (or qps), `error_rate_pct` = err/s ÷ (tps + err/s)
-//! × 100 (the share of transaction attempts that failed), and the printed
-//! latency percentile where the mapping sends it. A second in which no
-//! transaction completed (tps 0) has no latency and no error rate: sysbench
-//! prints 0.00 there, which is not 0 ms. `queue length` lines (rate mode)
-//! and everything outside report lines are ignored.
+//! started!", whose time the mapping's `[sysbench] start` gives), the counts
+//! of its interval Δt (back to the previous report; the first one's is its
+//! own N): `requests` = (tps + err/s) × Δt transaction attempts and
+//! `request_errors` = err/s × Δt failed ones. The judge takes each window's
+//! error rate (Σ errors ÷ Σ attempts) and throughput (completed ÷ seconds)
+//! from them, and each report's error rate where it has at least
+//! [`MIN_EVENTS_FOR_A_RATIO`] attempts. With `throughput = "qps"` the
+//! throughput is the `throughput_rps` series of qps instead. The printed
+//! latency percentile goes where the mapping sends it; a second in which no
+//! transaction completed (tps 0) has no latency: sysbench prints 0.00 there,
+//! which is not 0 ms. `queue length` lines (rate mode) and everything outside
+//! report lines are ignored.
 
 use super::FileSamples;
 use super::mapping::{SysbenchLatency, SysbenchOptions};
 use super::util::check_unix_seconds;
 use crate::error::InputError;
-use crate::model::{InputMetric, MetricId, Sample};
+use crate::model::{
+    EventCount, InputMetric, MIN_EVENTS_FOR_A_RATIO, MetricId, Sample, plain_number, share_pct,
+};
 use std::path::Path;
 
 /// Whether a `.log` file is sysbench output: named `*.sysbench.log`, or
@@ -128,28 +135,52 @@ pub fn parse_sysbench(
     };
 
     let mut throughput = Vec::with_capacity(reports.len());
+    let mut requests = Vec::with_capacity(reports.len());
     let mut errors = Vec::with_capacity(reports.len());
     let mut latency = Vec::with_capacity(reports.len());
     let mut idle = 0u64;
-    for (_, r) in &reports {
+    let mut too_few = 0u64;
+    let mut previous: Option<f64> = None;
+    let interval = report_interval(&text);
+    for (line_no, r) in &reports {
         let t = start + r.secs;
-        throughput.push(Sample {
-            t,
-            v: if options.use_qps { r.qps } else { r.tps },
-        });
-        if r.tps == 0.0 {
-            // Nothing completed: sysbench's 0.00 latency is no data, and an
-            // error rate has no denominator.
-            idle += 1;
-            if r.errors > 0.0 {
-                errors.push(Sample { t, v: 100.0 });
-            }
-            continue;
+        // A report's rates are over its interval: back to the report before,
+        // or for the first one the interval the header states (a log whose
+        // start was cut), else its own N.
+        let dt = match previous {
+            Some(p) => r.secs - p,
+            None => interval.unwrap_or(r.secs),
+        };
+        if dt <= 0.0 {
+            return Err(InputError::invalid(
+                path,
+                Some(*line_no),
+                Some("time"),
+                format!(
+                    "`[ {}s ]` does not come after the report before it (`[ {}s ]`)",
+                    plain_number(r.secs),
+                    plain_number(previous.unwrap_or(0.0))
+                ),
+            ));
         }
+        previous = Some(r.secs);
+        let attempts = (r.tps + r.errors) * dt;
+        requests.push(Sample { t, v: attempts });
         errors.push(Sample {
             t,
-            v: r.errors / (r.tps + r.errors) * 100.0,
+            v: r.errors * dt,
         });
+        if share_pct(r.errors * dt, attempts).pct().is_none() {
+            too_few += 1;
+        }
+        if options.use_qps {
+            throughput.push(Sample { t, v: r.qps });
+        }
+        if r.tps == 0.0 {
+            // Nothing completed: sysbench's 0.00 latency is no data.
+            idle += 1;
+            continue;
+        }
         latency.push(Sample { t, v: r.latency_ms });
     }
     if idle > 0 {
@@ -157,19 +188,43 @@ pub fn parse_sysbench(
             "{idle} reports with no completed transaction (tps 0): their latency is no data, not 0 ms"
         ));
     }
+    if too_few > 0 {
+        notes.push(format!(
+            "{too_few} reports with fewer than {} transaction attempts: no error rate of their \
+             own (too few to be a measurement); the windows' error rates count their attempts",
+            plain_number(MIN_EVENTS_FOR_A_RATIO)
+        ));
+    }
     let mut out = FileSamples {
         rows: reports.len() as u64,
         notes,
         ..FileSamples::default()
     };
+    if options.use_qps {
+        out.series
+            .insert(InputMetric::Series(MetricId::ThroughputRps), throughput);
+    }
     out.series
-        .insert(InputMetric::Series(MetricId::ThroughputRps), throughput);
+        .insert(InputMetric::Count(EventCount::Requests), requests);
     out.series
-        .insert(InputMetric::Series(MetricId::ErrorRatePct), errors);
+        .insert(InputMetric::Count(EventCount::RequestErrors), errors);
     if let Some(metric) = latency_target {
         out.series.insert(InputMetric::Series(metric), latency);
     }
     Ok(out)
+}
+
+/// `Report intermediate results every N second(s)` in the header: N.
+fn report_interval(text: &str) -> Option<f64> {
+    text.lines().take(50).find_map(|line| {
+        line.trim()
+            .strip_prefix("Report intermediate results every ")?
+            .split_whitespace()
+            .next()?
+            .parse::<f64>()
+            .ok()
+            .filter(|n| n.is_finite() && *n > 0.0)
+    })
 }
 
 fn percentile_of(metric: MetricId) -> Option<&'static str> {
@@ -295,18 +350,23 @@ Threads started!
 ";
 
     fn values(out: &FileSamples, metric: MetricId) -> Vec<(f64, f64)> {
-        out.series[&InputMetric::Series(metric)]
-            .iter()
-            .map(|s| (s.t, s.v))
-            .collect()
+        points(out, InputMetric::Series(metric))
     }
 
+    fn points(out: &FileSamples, input: InputMetric) -> Vec<(f64, f64)> {
+        out.series[&input].iter().map(|s| (s.t, s.v)).collect()
+    }
+
+    const REQUESTS: InputMetric = InputMetric::Count(EventCount::Requests);
+    const ERRORS: InputMetric = InputMetric::Count(EventCount::RequestErrors);
+
     #[test]
-    fn a_real_log_gives_throughput_and_error_rate_and_keeps_p95_out() {
+    fn a_real_log_gives_counts_and_keeps_p95_out() {
         let out = parse_sysbench(Path::new("sb.log"), LOG.as_bytes(), &options()).unwrap();
         assert_eq!(out.rows, 3);
+        // 1 s, 1 s, then 150 s back to the report at 2 s.
         assert_eq!(
-            values(&out, MetricId::ThroughputRps),
+            points(&out, REQUESTS),
             vec![
                 (START + 1.0, 540.52),
                 (START + 2.0, 611.26),
@@ -314,10 +374,14 @@ Threads started!
             ]
         );
         assert_eq!(
-            values(&out, MetricId::ErrorRatePct),
-            vec![(START + 1.0, 0.0), (START + 2.0, 0.0)]
+            points(&out, ERRORS),
+            vec![(START + 1.0, 0.0), (START + 2.0, 0.0), (START + 152.0, 0.0)]
         );
-        assert_eq!(out.series.len(), 2, "a P95 is not a P99");
+        assert_eq!(
+            out.series.len(),
+            2,
+            "a P95 is not a P99; tps comes from the counts"
+        );
         assert_eq!(
             out.notes,
             vec![
@@ -326,6 +390,9 @@ Threads started!
                  \"request_latency_p99_ms\"` in mapping.toml to report it as a P99 anyway"
                     .to_owned(),
                 "1 reports with no completed transaction (tps 0): their latency is no data, not 0 ms"
+                    .to_owned(),
+                "1 reports with fewer than 100 transaction attempts: no error rate of their own \
+                 (too few to be a measurement); the windows' error rates count their attempts"
                     .to_owned(),
             ]
         );
@@ -339,7 +406,7 @@ Threads started!
             values(&out, MetricId::RequestLatencyP99Ms),
             vec![(START + 1.0, 40.37), (START + 2.0, 43.39)]
         );
-        assert_eq!(out.notes.len(), 1);
+        assert_eq!(out.notes.len(), 2, "the idle report, too few attempts");
     }
 
     #[test]
@@ -367,17 +434,45 @@ Threads started!
             ..opts
         };
         let out = parse_sysbench(Path::new("sb.log"), LOG.as_bytes(), &opts).unwrap();
-        assert_eq!(out.series.len(), 2);
+        assert_eq!(out.series.len(), 3, "qps, requests, request_errors");
     }
 
     #[test]
-    fn error_rate_is_errors_over_attempts() {
-        let log = "[ 1s ] thds: 4 tps: 90.00 qps: 1800.00 (r/w/o: 1/1/1) lat (ms,99%): 5.00 err/s: 10.00 reconn/s: 0.00\n\
-                   [ 2s ] thds: 4 tps: 0.00 qps: 0.00 (r/w/o: 0/0/0) lat (ms,99%): 0.00 err/s: 3.00 reconn/s: 0.00\n";
+    fn counts_are_rates_times_the_interval() {
+        // No header: the first report's interval is its own N (2 s), then
+        // the gap back to the report before (3 s).
+        let log = "[ 2s ] thds: 4 tps: 90.00 qps: 1800.00 (r/w/o: 1/1/1) lat (ms,99%): 5.00 err/s: 10.00 reconn/s: 0.00\n\
+                   [ 5s ] thds: 4 tps: 0.00 qps: 0.00 (r/w/o: 0/0/0) lat (ms,99%): 0.00 err/s: 3.00 reconn/s: 0.00\n";
         let out = parse_sysbench(Path::new("sb.log"), log.as_bytes(), &options()).unwrap();
         assert_eq!(
-            values(&out, MetricId::ErrorRatePct),
-            vec![(START + 1.0, 10.0), (START + 2.0, 100.0)]
+            points(&out, REQUESTS),
+            vec![(START + 2.0, (90.0 + 10.0) * 2.0), (START + 5.0, 3.0 * 3.0)]
+        );
+        assert_eq!(
+            points(&out, ERRORS),
+            vec![(START + 2.0, 20.0), (START + 5.0, 9.0)]
+        );
+        assert!(
+            out.notes
+                .iter()
+                .any(|n| n.starts_with("1 reports with fewer than 100"))
+        );
+        // With the header's interval, the first report's is that.
+        let log = format!("Report intermediate results every 1 second(s)\n{log}");
+        let out = parse_sysbench(Path::new("sb.log"), log.as_bytes(), &options()).unwrap();
+        assert_eq!(points(&out, REQUESTS)[0], (START + 2.0, 100.0));
+    }
+
+    #[test]
+    fn a_report_not_after_the_one_before_is_an_error() {
+        let log = "[ 2s ] thds: 4 tps: 9 qps: 1 lat (ms,99%): 5 err/s: 1\n\
+                   [ 2s ] thds: 4 tps: 9 qps: 1 lat (ms,99%): 5 err/s: 1\n";
+        let e = parse_sysbench(Path::new("sb.log"), log.as_bytes(), &options())
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "sb.log:2: field `time`: `[ 2s ]` does not come after the report before it (`[ 2s ]`)"
         );
     }
 

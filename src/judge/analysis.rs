@@ -2,10 +2,11 @@
 //! windows, and each metric's statistics per window.
 
 use crate::model::{
-    Event, EventRecord, InputMetric, Manifest, MetricId, Phase, PhaseStatus, RawLatency, RunData,
-    Sample, UnixSeconds, Window,
+    Event, EventCount, EventRecord, InputMetric, MIN_EVENTS_FOR_A_RATIO, Manifest, MetricId, Phase,
+    PhaseStatus, RawLatency, RunData, Sample, Share, UnixSeconds, Window, plain_number, share_pct,
 };
 use crate::stats::{self, Summary};
+use crate::thresholds::Statistic;
 use crate::thresholds::Thresholds;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -105,6 +106,9 @@ pub enum DataSource {
     RawSamples,
     /// Kill switch checks in `events.jsonl`.
     Events,
+    /// Event counts (`requests`, `request_errors`) in `metrics/`, summed per
+    /// window.
+    Counts,
     /// Nothing recorded.
     None,
 }
@@ -119,6 +123,11 @@ pub struct MetricAnalysis {
     pub post: Option<Summary>,
     #[serde(default)]
     pub after_rollback: Option<Summary>,
+    /// The window values taken from event counts (error rate, throughput),
+    /// when the run has them: they stand for the windows instead of a
+    /// statistic of the timeline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_counts: Option<CountedWindows>,
     /// The series judged over time and drawn: the samples themselves, or for
     /// raw samples the P50 or P99 of each rolling window.
     #[serde(skip)]
@@ -133,6 +142,233 @@ impl MetricAnalysis {
             Window::Post => self.post.as_ref(),
             Window::AfterRollback => self.after_rollback.as_ref(),
         }
+    }
+
+    /// The value that stands for window `w`: the one from counts when the
+    /// metric has them (none for a window with too few events), else the
+    /// statistic `stat` of the window's samples. The one place a window's
+    /// value is taken.
+    pub fn window_value(&self, w: Window, stat: Statistic) -> Option<f64> {
+        match &self.from_counts {
+            Some(c) => c.get(w).and_then(|x| x.value),
+            None => self
+                .summary(w)
+                .map(|s| crate::judge::bounds::representative(s, stat)),
+        }
+    }
+}
+
+/// One window's events, from the counts whose time is in it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CountedWindow {
+    pub window: Window,
+    /// Σ requests (attempts, failed ones included).
+    pub requests: f64,
+    /// Σ request errors.
+    pub errors: f64,
+    /// Seconds the counts cover: from the end of the interval before the
+    /// window's first count to its last count's time (the window's length
+    /// when the counts cover all of it).
+    pub seconds: Option<f64>,
+    /// The window's length, in seconds.
+    #[serde(default)]
+    pub window_s: f64,
+    /// The window's value; `None` when too few events (error rate) or no
+    /// covered time (throughput).
+    pub value: Option<f64>,
+    /// Why there is no value, when there is none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_judged: Option<String>,
+}
+
+/// A metric's window values from counts, and how they were taken.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CountedWindows {
+    /// How each window's value is computed, in words.
+    pub method: String,
+    /// The windows that exist, with counts or not.
+    pub windows: Vec<CountedWindow>,
+}
+
+impl CountedWindows {
+    pub fn get(&self, w: Window) -> Option<&CountedWindow> {
+        self.windows.iter().find(|x| x.window == w)
+    }
+
+    /// The method and, for each window not judged, why: what a report shows.
+    pub fn describe(&self) -> String {
+        let mut text = self.method.clone();
+        for w in &self.windows {
+            if let Some(why) = &w.not_judged {
+                text.push_str(&format!("; {}: {why}", w.window.key()));
+            } else if let Some(s) = w.seconds.filter(|s| *s < 0.9 * w.window_s) {
+                // A log that ends, or starts, inside the window.
+                text.push_str(&format!(
+                    "; {}: the counts cover {} s of its {} s",
+                    w.window.key(),
+                    plain_number(s),
+                    plain_number(w.window_s)
+                ));
+            }
+        }
+        text
+    }
+}
+
+/// A run's `requests` and `request_errors` counts, joined on their times:
+/// (time, requests, errors, seconds since the previous count). `None` unless
+/// both are given.
+struct Counts {
+    rows: Vec<(UnixSeconds, f64, f64, Option<f64>)>,
+    /// Request counts with no error count at the same time (left out).
+    unmatched: usize,
+}
+
+fn counts_of(run: &RunData) -> Option<Counts> {
+    let requests = run.series.get(&InputMetric::Count(EventCount::Requests))?;
+    let errors = run
+        .series
+        .get(&InputMetric::Count(EventCount::RequestErrors))?;
+    let mut rows = Vec::with_capacity(requests.len());
+    let mut unmatched = 0;
+    for r in requests {
+        // Both sorted by time with one value per time (see merge_series).
+        match errors.binary_search_by(|e| e.t.total_cmp(&r.t)) {
+            Ok(i) => rows.push((r.t, r.v, errors[i].v, None)),
+            Err(_) => unmatched += 1,
+        }
+    }
+    // Each count is the events of the interval ending at its time: the
+    // interval runs from the previous count; the first one's is taken to be
+    // as long as the next gap (counts come at a regular interval).
+    for i in 0..rows.len() {
+        let dt = if i > 0 {
+            Some(rows[i].0 - rows[i - 1].0)
+        } else {
+            rows.get(1).map(|next| next.0 - rows[0].0)
+        };
+        rows[i].3 = dt.filter(|d| *d > 0.0);
+    }
+    Some(Counts { rows, unmatched })
+}
+
+impl Counts {
+    /// The counts whose time is in `span`.
+    fn in_span(&self, span: Span) -> &[(UnixSeconds, f64, f64, Option<f64>)] {
+        let first = self.rows.partition_point(|r| r.0 < span.start);
+        let len = self.rows[first..].partition_point(|r| r.0 < span.end);
+        &self.rows[first..first + len]
+    }
+
+    /// Σ requests, Σ errors and the seconds covered in `span`.
+    fn window(&self, w: Window, span: Span) -> (Span, Window, usize, f64, f64, Option<f64>) {
+        let rows = self.in_span(span);
+        let requests = rows.iter().map(|r| r.1).sum();
+        let errors = rows.iter().map(|r| r.2).sum();
+        let seconds = match (rows.first(), rows.last()) {
+            (Some(first), Some(last)) => first.3.map(|dt| last.0 - first.0 + dt),
+            _ => None,
+        };
+        (span, w, rows.len(), requests, errors, seconds)
+    }
+
+    fn left_out(&self) -> String {
+        if self.unmatched == 0 {
+            String::new()
+        } else {
+            format!(
+                " ({} left out: no `request_errors` count at their time)",
+                crate::model::counted(self.unmatched, "`requests` count")
+            )
+        }
+    }
+
+    /// Error rate per window: Σ errors ÷ Σ requests; none below the minimum.
+    fn error_rate(&self, windows: &Windows) -> CountedWindows {
+        let windows = Window::ALL
+            .into_iter()
+            .filter_map(|w| windows.get(w).map(|span| self.window(w, span)))
+            .map(|(span, window, n, requests, errors, seconds)| {
+                let (value, not_judged) = match share_pct(errors, requests) {
+                    _ if n == 0 => (None, Some("no counts".to_owned())),
+                    Share::Pct(v) => (Some(v), None),
+                    Share::Insufficient { events } => (
+                        None,
+                        Some(format!(
+                            "{} requests, fewer than {}: not judged",
+                            plain_number(events),
+                            plain_number(MIN_EVENTS_FOR_A_RATIO)
+                        )),
+                    ),
+                };
+                CountedWindow {
+                    window,
+                    requests,
+                    errors,
+                    seconds,
+                    window_s: span.duration_s(),
+                    value,
+                    not_judged,
+                }
+            })
+            .collect();
+        CountedWindows {
+            method: format!(
+                "Σ request_errors ÷ Σ requests per window, from the counts{}",
+                self.left_out()
+            ),
+            windows,
+        }
+    }
+
+    /// Throughput per window: completed requests ÷ the seconds covered.
+    fn throughput(&self, windows: &Windows) -> CountedWindows {
+        let windows = Window::ALL
+            .into_iter()
+            .filter_map(|w| windows.get(w).map(|span| self.window(w, span)))
+            .map(|(span, window, _, requests, errors, seconds)| {
+                let value = seconds.map(|s| (requests - errors) / s);
+                CountedWindow {
+                    window,
+                    requests,
+                    errors,
+                    seconds,
+                    window_s: span.duration_s(),
+                    value,
+                    not_judged: value.is_none().then(|| "no counts".to_owned()),
+                }
+            })
+            .collect();
+        CountedWindows {
+            method: format!(
+                "(Σ requests − Σ request_errors) ÷ seconds covered per window, from the counts{}",
+                self.left_out()
+            ),
+            windows,
+        }
+    }
+
+    /// Each count's error rate, where it has enough requests.
+    fn error_rate_timeline(&self) -> Vec<Sample> {
+        self.rows
+            .iter()
+            .filter_map(|&(t, requests, errors, _)| {
+                share_pct(errors, requests).pct().map(|v| Sample { t, v })
+            })
+            .collect()
+    }
+
+    /// Each count's completed requests per second of its interval.
+    fn throughput_timeline(&self) -> Vec<Sample> {
+        self.rows
+            .iter()
+            .filter_map(|&(t, requests, errors, dt)| {
+                dt.map(|dt| Sample {
+                    t,
+                    v: (requests - errors) / dt,
+                })
+            })
+            .collect()
     }
 }
 
@@ -519,6 +755,7 @@ pub fn analyze(run: &RunData, thresholds: &Thresholds) -> RunAnalysis {
     };
 
     let mut raw_cache: BTreeMap<RawLatency, RawNumbers> = BTreeMap::new();
+    let counts = counts_of(run);
     let metrics = MetricId::ALL
         .into_iter()
         .map(|metric| {
@@ -546,12 +783,43 @@ pub fn analyze(run: &RunData, thresholds: &Thresholds) -> RunAnalysis {
                     during: summarize_in(&samples, windows.during),
                     post: summarize_in(&samples, after),
                     after_rollback: None,
+                    from_counts: None,
                     timeline: samples,
                 };
             }
+            let series = run.series.get(&InputMetric::Series(metric));
+            // Counts give the error rate of each window (a per-second series
+            // of shares cannot be pooled: it has no weights) and, unless a
+            // series of rates is given (sysbench's qps), the throughput.
+            if let Some(counts) = &counts {
+                let counted = match metric {
+                    MetricId::ErrorRatePct => Some((
+                        counts.error_rate(&windows),
+                        series
+                            .cloned()
+                            .unwrap_or_else(|| counts.error_rate_timeline()),
+                    )),
+                    MetricId::ThroughputRps if series.is_none() => {
+                        Some((counts.throughput(&windows), counts.throughput_timeline()))
+                    }
+                    _ => None,
+                };
+                if let Some((from_counts, timeline)) = counted {
+                    return MetricAnalysis {
+                        metric,
+                        source: DataSource::Counts,
+                        baseline: summarize_in(&timeline, windows.baseline),
+                        during: summarize_in(&timeline, windows.during),
+                        post: summarize_in(&timeline, windows.post),
+                        after_rollback: summarize_in(&timeline, windows.after_rollback),
+                        from_counts: Some(from_counts),
+                        timeline,
+                    };
+                }
+            }
             // Raw per-query samples feed P50 and P99 metrics; a series of the
             // metric itself, if also given, wins.
-            if let Some(series) = run.series.get(&InputMetric::Series(metric)) {
+            if let Some(series) = series {
                 return MetricAnalysis {
                     metric,
                     source: DataSource::Series,
@@ -559,6 +827,7 @@ pub fn analyze(run: &RunData, thresholds: &Thresholds) -> RunAnalysis {
                     during: summarize_in(series, windows.during),
                     post: summarize_in(series, windows.post),
                     after_rollback: summarize_in(series, windows.after_rollback),
+                    from_counts: None,
                     timeline: series.clone(),
                 };
             }
@@ -580,6 +849,7 @@ pub fn analyze(run: &RunData, thresholds: &Thresholds) -> RunAnalysis {
                     during: numbers.during,
                     post: numbers.post,
                     after_rollback: numbers.after_rollback,
+                    from_counts: None,
                     timeline,
                 };
             }
@@ -590,6 +860,7 @@ pub fn analyze(run: &RunData, thresholds: &Thresholds) -> RunAnalysis {
                 during: None,
                 post: None,
                 after_rollback: None,
+                from_counts: None,
                 timeline: Vec::new(),
             }
         })

@@ -80,6 +80,10 @@ pub struct MetricVerdict {
     pub required: bool,
     /// Why there is no status, when there is none.
     pub no_data_reason: Option<String>,
+    /// How the window values were taken when not as a statistic of the
+    /// samples (from event counts), with the windows left unjudged and why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
 }
 
 fn no_data() -> Status {
@@ -129,7 +133,7 @@ pub fn classify_metric(
     windows: &Windows,
     max_connections: Option<u64>,
 ) -> Classified {
-    let value = |w: Window| m.summary(w).map(|s| representative(s, th.statistic));
+    let value = |w: Window| m.window_value(w, th.statistic);
     let baseline_value = value(Window::Baseline);
     // A sum or a count grows with the window's length: no percentage change.
     let comparable = !matches!(th.statistic, Statistic::Sum | Statistic::Count);
@@ -166,6 +170,7 @@ pub fn classify_metric(
         window_breaches: Vec::new(),
         required: false,
         no_data_reason: None,
+        method: m.from_counts.as_ref().map(|c| c.describe()),
     };
     let none = |verdict| Classified {
         verdict,
@@ -179,7 +184,19 @@ pub fn classify_metric(
     // Without them the baseline is still judged, for its pre-existing flag
     // (a canary stopped before the DDL because of it).
     let canary_data = Window::WITH_INDEX.iter().any(|w| value(*w).is_some());
-    if !canary_data {
+    // Counts too few to give a value in the windows with the index.
+    let too_few: Vec<String> = Window::WITH_INDEX
+        .iter()
+        .filter_map(|w| {
+            let c = m.from_counts.as_ref()?.get(*w)?;
+            c.not_judged
+                .as_ref()
+                .map(|why| format!("{}: {why}", w.key()))
+        })
+        .collect();
+    if !canary_data && !too_few.is_empty() {
+        verdict.no_data_reason = Some(too_few.join("; "));
+    } else if !canary_data {
         verdict.no_data_reason = Some(if m.timeline.is_empty() {
             "no samples during or after the DDL".into()
         } else {
@@ -352,6 +369,7 @@ mod tests {
             during: summ(w.during.unwrap()),
             post: summ(w.post.unwrap()),
             after_rollback: None,
+            from_counts: None,
             timeline,
         }
     }
@@ -647,6 +665,53 @@ mod tests {
             (Some(-12.0), Some(-15.0))
         );
         assert_eq!(v.status, Status::Ok);
+    }
+
+    #[test]
+    fn counts_give_the_window_values_and_too_few_is_no_data_with_its_reason() {
+        use crate::judge::analysis::{CountedWindow, CountedWindows};
+        let th = Thresholds::default()
+            .for_metric(MetricId::ErrorRatePct)
+            .clone();
+        // The per-second shares average 50 %; the counts say 2 % in the baseline.
+        let mut m = metric(MetricId::ErrorRatePct, |t| {
+            if t % 2.0 == 0.0 { 0.0 } else { 100.0 }
+        });
+        let window = |window, requests: f64, errors: f64| {
+            let share = crate::model::share_pct(errors, requests);
+            CountedWindow {
+                window,
+                requests,
+                errors,
+                seconds: Some(100.0),
+                window_s: 100.0,
+                value: share.pct(),
+                not_judged: share
+                    .pct()
+                    .is_none()
+                    .then(|| format!("{requests} requests")),
+            }
+        };
+        m.from_counts = Some(CountedWindows {
+            method: "counted".into(),
+            windows: vec![
+                window(Window::Baseline, 1000.0, 20.0),
+                window(Window::During, 42.0, 12.0),
+                window(Window::Post, 7.0, 0.0),
+            ],
+        });
+        let v = judge(&m, &th);
+        assert_eq!(v.baseline_value, Some(2.0));
+        assert_eq!((v.during_value, v.post_value), (None, None));
+        assert_eq!(v.status, Status::NoData);
+        assert_eq!(
+            v.no_data_reason.as_deref(),
+            Some("during: 42 requests; post: 7 requests")
+        );
+        assert_eq!(
+            v.method.as_deref(),
+            Some("counted; during: 42 requests; post: 7 requests")
+        );
     }
 
     #[test]

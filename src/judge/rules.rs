@@ -824,6 +824,7 @@ mod tests {
             after_rollback_delta_pct: None,
             after_rollback_status: Status::NoData,
             no_data_reason: None,
+            method: None,
         }
     }
 

@@ -645,7 +645,9 @@ fn window_samples<'a>(
         DataSource::RawSamples => raw_source(analysis)
             .and_then(|r| run.series.get(&InputMetric::Raw(r)))
             .map(Vec::as_slice),
-        DataSource::Series | DataSource::Events => Some(analysis.timeline.as_slice()),
+        DataSource::Series | DataSource::Events | DataSource::Counts => {
+            Some(analysis.timeline.as_slice())
+        }
         DataSource::None => None,
     };
     let Some(samples) = raw else {

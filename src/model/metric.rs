@@ -273,6 +273,29 @@ impl RawLatency {
     }
 }
 
+/// A count of application events: each sample is the number of events in
+/// the interval that ends at its time (sysbench's report interval, a
+/// Prometheus `increase()` step). Together they give the window's error rate
+/// (Σ errors ÷ Σ requests) and throughput (completed requests ÷ seconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EventCount {
+    /// `requests`: every request attempted, failed ones included.
+    Requests,
+    /// `request_errors`: the requests that failed.
+    RequestErrors,
+}
+
+impl EventCount {
+    pub const ALL: [EventCount; 2] = [EventCount::Requests, EventCount::RequestErrors];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            EventCount::Requests => "requests",
+            EventCount::RequestErrors => "request_errors",
+        }
+    }
+}
+
 /// What a metric name found in an input file stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum InputMetric {
@@ -280,6 +303,8 @@ pub enum InputMetric {
     Series(MetricId),
     /// Raw per-event latency samples feeding a P50 and a P99 metric.
     Raw(RawLatency),
+    /// Event counts per interval feeding the error rate and the throughput.
+    Count(EventCount),
 }
 
 impl InputMetric {
@@ -287,6 +312,7 @@ impl InputMetric {
         match self {
             InputMetric::Series(m) => m.key(),
             InputMetric::Raw(r) => r.key(),
+            InputMetric::Count(c) => c.key(),
         }
     }
 
@@ -297,6 +323,7 @@ impl InputMetric {
             .filter(|m| !m.is_derived_from_events())
             .map(|m| m.key())
             .chain(RawLatency::ALL.iter().map(|r| r.key()))
+            .chain(EventCount::ALL.iter().map(|c| c.key()))
             .collect()
     }
 }
@@ -306,6 +333,9 @@ impl FromStr for InputMetric {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         if let Some(r) = RawLatency::ALL.into_iter().find(|r| r.key() == s) {
             return Ok(InputMetric::Raw(r));
+        }
+        if let Some(c) = EventCount::ALL.into_iter().find(|c| c.key() == s) {
+            return Ok(InputMetric::Count(c));
         }
         match s.parse::<MetricId>() {
             Ok(m) if !m.is_derived_from_events() => Ok(InputMetric::Series(m)),
@@ -402,5 +432,9 @@ mod tests {
             "cpu_usage_pct".parse::<InputMetric>(),
             Ok(InputMetric::Series(MetricId::CpuUsagePct))
         );
+        for c in EventCount::ALL {
+            assert_eq!(c.key().parse::<InputMetric>(), Ok(InputMetric::Count(c)));
+            assert!(InputMetric::accepted_names().contains(&c.key()));
+        }
     }
 }

@@ -4,12 +4,14 @@ pub mod events;
 pub mod manifest;
 pub mod metric;
 pub mod phase;
+pub mod ratio;
 pub mod rule;
 
 pub use events::*;
 pub use manifest::*;
 pub use metric::*;
 pub use phase::*;
+pub use ratio::*;
 pub use rule::*;
 
 use std::collections::BTreeMap;

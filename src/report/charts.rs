@@ -348,7 +348,10 @@ pub fn build_charts(
     // A P99 chart shows its distribution's rolling P50 too; computed once.
     let mut p50_lines: BTreeMap<RawLatency, Option<NamedLine>> = BTreeMap::new();
     for m in &analysis.metrics {
-        if !matches!(m.source, DataSource::Series | DataSource::RawSamples) {
+        if !matches!(
+            m.source,
+            DataSource::Series | DataSource::RawSamples | DataSource::Counts
+        ) {
             continue;
         }
         let Some(row) = data.metric(m.metric) else {

@@ -195,6 +195,11 @@ pub struct MetricTable {
     pub number: &'static str,
     pub title: &'static str,
     pub rows: Vec<MetricView>,
+    /// How the values of a row were taken when not as the statistic of
+    /// its samples (from event counts): `label: method`.
+    pub methods: Vec<String>,
+    /// The line above them.
+    pub methods_heading: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -944,7 +949,11 @@ pub fn build_view_for(run: &RunData, data: &ReportData, lang: Lang, markup: Mark
                         _ => {}
                     }
                     if r.bound_kind != crate::thresholds::BoundKind::None {
-                        notes.push(format!("{} of each window", r.statistic.name()));
+                        if v.method.is_some() {
+                            notes.push("from counts, see below".into());
+                        } else {
+                            notes.push(format!("{} of each window", r.statistic.name()));
+                        }
                         if !th.window_statistic {
                             notes.push(
                                 "judged on breaches sustained for the metric's time only".into(),
@@ -975,6 +984,19 @@ pub fn build_view_for(run: &RunData, data: &ReportData, lang: Lang, markup: Mark
                     }
                 })
                 .collect(),
+            methods: data
+                .metrics
+                .iter()
+                .filter(|r| r.category == *cat)
+                .filter_map(|r| {
+                    let method = r.verdict.method.as_ref()?;
+                    Some(format!("{}: {method}", r.metric.label()))
+                })
+                .collect(),
+            methods_heading: format!(
+                "From counts (a ratio over fewer than {} events is not judged):",
+                crate::model::plain_number(crate::model::MIN_EVENTS_FOR_A_RATIO)
+            ),
         })
         .collect();
     let counts = CATEGORY_TITLES

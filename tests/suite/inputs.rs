@@ -112,7 +112,10 @@ fn assert_baseline(summary: &Value, key: &str, want: (f64, u64)) {
 
 /// `[ Ns ] thds: .. tps: X ...` lines: (start + N, tps, err/s).
 fn sysbench_reports() -> Vec<(f64, f64, f64)> {
-    let text = std::fs::read_to_string(fixture("sysbench-oltp.sysbench.log")).unwrap();
+    reports_of(&std::fs::read_to_string(fixture("sysbench-oltp.sysbench.log")).unwrap())
+}
+
+fn reports_of(text: &str) -> Vec<(f64, f64, f64)> {
     text.lines()
         .filter(|l| l.contains("] thds:"))
         .map(|l| {
@@ -125,6 +128,34 @@ fn sysbench_reports() -> Vec<(f64, f64, f64)> {
             (SYSBENCH_START + secs, after("tps:"), after("err/s:"))
         })
         .collect()
+}
+
+/// Each report's counts: (time, attempts, errors), its rates times the
+/// seconds back to the report before (the first: the log's 1 s interval).
+fn counts(reports: &[(f64, f64, f64)]) -> Vec<(f64, f64, f64)> {
+    let mut previous = None;
+    reports
+        .iter()
+        .map(|&(t, tps, err)| {
+            let dt = previous.map_or(1.0, |p| t - p);
+            previous = Some(t);
+            (t, (tps + err) * dt, err * dt)
+        })
+        .collect()
+}
+
+/// Σ attempts and Σ errors of the counts whose time is in [start, end).
+fn sums_in(counts: &[(f64, f64, f64)], (start, end): (f64, f64)) -> (f64, f64) {
+    counts
+        .iter()
+        .filter(|(t, _, _)| *t >= start && *t < end)
+        .fold((0.0, 0.0), |(a, e), (_, attempts, errors)| {
+            (a + attempts, e + errors)
+        })
+}
+
+fn close(got: f64, want: f64) -> bool {
+    (got - want).abs() <= 1e-9 * want.abs().max(1.0)
 }
 
 /// (unix seconds, value) points.
@@ -159,17 +190,48 @@ fn other_input_kinds_feed_the_report_through_the_mapping() {
     let summary = build(run.path(), &[]);
     let window = baseline(&summary);
 
-    // sysbench: throughput is tps; error rate err/(tps+err) over seconds
-    // with a completed transaction.
+    // sysbench: the window's error rate is Σ errors ÷ Σ attempts of its
+    // reports, its throughput the completed transactions ÷ its seconds; each
+    // second's error rate (charts, episodes) only where it had 100 attempts.
     let reports = sysbench_reports();
-    let tps: Vec<(f64, f64)> = reports.iter().map(|&(t, tps, _)| (t, tps)).collect();
-    assert_baseline(&summary, "throughput_rps", mean_in(&tps, window));
-    let errors: Vec<(f64, f64)> = reports
+    let counts = counts(&reports);
+    let (attempts, errors) = sums_in(&counts, window);
+    let rate = &metric(&summary, "error_rate_pct")["verdict"];
+    let value = rate["baseline_value"].as_f64().unwrap();
+    assert!(close(value, errors / attempts * 100.0), "{value}");
+    assert!(
+        rate["method"]
+            .as_str()
+            .unwrap()
+            .starts_with("Σ request_errors ÷ Σ requests per window"),
+        "{rate}"
+    );
+    // The second at 204 s: 15.99 failed of 15.99. Its share alone, averaged
+    // with the others as before, read 100/300 = 0.33 %: a WARNING.
+    let per_second: Vec<(f64, f64)> = reports
+        .iter()
+        .filter(|(_, tps, err)| tps + err >= 100.0)
+        .map(|&(t, tps, err)| (t, err / (tps + err) * 100.0))
+        .collect();
+    assert_baseline(&summary, "error_rate_pct", mean_in(&per_second, window));
+    assert_eq!(mean_in(&per_second, window).0, 0.0);
+    let every_share: Vec<(f64, f64)> = reports
         .iter()
         .filter(|(_, tps, err)| tps + err > 0.0)
         .map(|&(t, tps, err)| (t, err / (tps + err) * 100.0))
         .collect();
-    assert_baseline(&summary, "error_rate_pct", mean_in(&errors, window));
+    let warning = 0.1;
+    assert!(mean_in(&every_share, window).0 > warning);
+    assert!(value < warning, "{value}");
+    assert_eq!(rate["baseline_status"], "OK");
+    let throughput = metric(&summary, "throughput_rps")["verdict"]["baseline_value"]
+        .as_f64()
+        .unwrap();
+    let completed = attempts - errors;
+    assert!(
+        close(throughput, completed / (window.1 - window.0)),
+        "{throughput}"
+    );
     // its P95 is not a P99: request latency has no data
     assert_eq!(
         metric(&summary, "request_latency_p99_ms")["status"],
@@ -324,4 +386,88 @@ fn validate_judges_these_inputs_as_build_does() {
         .arg(run.path())
         .assert()
         .success();
+}
+
+/// A sysbench report line at `n` s.
+fn report_line(n: u32, tps: f64, err: f64) -> String {
+    format!(
+        "[ {n}s ] thds: 16 tps: {tps:.2} qps: {:.2} (r/w/o: 0.00/0.00/0.00) lat (ms,95%): 9.00 err/s: {err:.2} reconn/s: 0.00\n",
+        tps * 20.0
+    )
+}
+
+#[test]
+fn a_windows_error_rate_weighs_each_second_by_its_attempts() {
+    // run-001's windows against the log's seconds: baseline 30-329 s,
+    // during (the DDL) 331-599 s, post after that.
+    let mut log = String::from(
+        "sysbench 1.0.20\nReport intermediate results every 1 second(s)\nThreads started!\n\n",
+    );
+    for n in 1..=900 {
+        let (tps, err) = match n {
+            // 0 % of 540 attempts, then 100 % of 160: 160 of 700 failed.
+            100 => (540.0, 0.0),
+            101 => (0.0, 160.0),
+            // 5 attempts: too few for a share of its own.
+            102 => (3.0, 2.0),
+            // The DDL's window: 42 attempts in all.
+            400 => (30.0, 12.0),
+            n if n >= 600 => (500.0, 1.0),
+            _ => (0.0, 0.0),
+        };
+        log.push_str(&report_line(n, tps, err));
+    }
+    let run = assemble(true);
+    std::fs::write(run.path().join("metrics/sysbench-oltp.sysbench.log"), &log).unwrap();
+    let summary = build(run.path(), &["--format", "json,md"]);
+    let window = baseline(&summary);
+    let counts = counts(&reports_of(&log));
+    let rate = metric(&summary, "error_rate_pct");
+    let verdict = &rate["verdict"];
+
+    // The baseline: Σ errors ÷ Σ attempts, not the mean of the seconds'
+    // shares (0 % and 100 %: 50 %); the 5-attempt second has no share.
+    let (attempts, errors) = sums_in(&counts, window);
+    assert_eq!((attempts, errors), (705.0, 162.0));
+    let value = verdict["baseline_value"].as_f64().unwrap();
+    assert!(close(value, errors / attempts * 100.0), "{value}");
+    let seconds = &rate["baseline"];
+    assert_eq!(seconds["count"], 2, "{seconds}");
+    assert_eq!(seconds["mean"], 50.0, "{seconds}");
+
+    // Throughput: completed transactions ÷ the window's seconds.
+    let throughput = metric(&summary, "throughput_rps")["verdict"]["baseline_value"]
+        .as_f64()
+        .unwrap();
+    assert!(
+        close(throughput, (attempts - errors) / (window.1 - window.0)),
+        "{throughput}"
+    );
+
+    // During: 42 attempts are not a measurement; the verdict says why.
+    assert_eq!(verdict["during_value"], Value::Null, "{verdict}");
+    assert_eq!(verdict["during_status"], "NO_DATA", "{verdict}");
+    let method = verdict["method"].as_str().unwrap();
+    assert!(
+        method.contains("during: 42 requests, fewer than 100: not judged"),
+        "{method}"
+    );
+    // Post: 1 failed of 501 a second.
+    let (attempts, errors) = sums_in(
+        &counts,
+        (
+            summary["windows"]["post"]["start"].as_f64().unwrap(),
+            summary["windows"]["post"]["end"].as_f64().unwrap(),
+        ),
+    );
+    let post = verdict["post_value"].as_f64().unwrap();
+    assert!(close(post, errors / attempts * 100.0), "{post}");
+
+    // The report shows the method under the application table.
+    let md = std::fs::read_to_string(run.path().join("out/report.md")).unwrap();
+    assert!(
+        md.contains("- Error Rate (%): Σ request_errors ÷ Σ requests per window"),
+        "{md}"
+    );
+    assert!(md.contains("during: 42 requests, fewer than 100: not judged"));
 }

@@ -178,6 +178,7 @@ fn analysed(metric: MetricId, values: &[f64]) -> MetricAnalysis {
         during: summary(w.during),
         post: summary(w.post),
         after_rollback: None,
+        from_counts: None,
         timeline,
     }
 }
@@ -482,6 +483,7 @@ fn verdicts_of(inputs: &Inputs) -> Vec<MetricVerdict> {
                 window_breaches: vec![],
                 required: false,
                 no_data_reason: (status == Status::NoData).then(|| "nothing recorded".into()),
+                method: None,
             }
         })
         .collect()
