@@ -845,7 +845,7 @@ mod tests {
             m.warnings,
             vec![
                 "metrics/app.log: skipped (a .log file is read only when it is sysbench output)",
-                "metrics/sb.log: 1 reports with fewer than 100 transaction attempts: no error \
+                "metrics/sb.log: 1 reports with fewer than 50 transaction attempts: no error \
                  rate of their own (too few to be a measurement); the windows' error rates \
                  count their attempts"
             ]

@@ -391,7 +391,7 @@ Threads started!
                     .to_owned(),
                 "1 reports with no completed transaction (tps 0): their latency is no data, not 0 ms"
                     .to_owned(),
-                "1 reports with fewer than 100 transaction attempts: no error rate of their own \
+                "1 reports with fewer than 50 transaction attempts: no error rate of their own \
                  (too few to be a measurement); the windows' error rates count their attempts"
                     .to_owned(),
             ]
@@ -455,7 +455,7 @@ Threads started!
         assert!(
             out.notes
                 .iter()
-                .any(|n| n.starts_with("1 reports with fewer than 100"))
+                .any(|n| n.starts_with("1 reports with fewer than 50"))
         );
         // With the header's interval, the first report's is that.
         let log = format!("Report intermediate results every 1 second(s)\n{log}");

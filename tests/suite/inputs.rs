@@ -192,7 +192,7 @@ fn other_input_kinds_feed_the_report_through_the_mapping() {
 
     // sysbench: the window's error rate is Σ errors ÷ Σ attempts of its
     // reports, its throughput the completed transactions ÷ its seconds; each
-    // second's error rate (charts, episodes) only where it had 100 attempts.
+    // second's error rate (charts, episodes) only where it had the minimum of attempts.
     let reports = sysbench_reports();
     let counts = counts(&reports);
     let (attempts, errors) = sums_in(&counts, window);
@@ -210,7 +210,7 @@ fn other_input_kinds_feed_the_report_through_the_mapping() {
     // with the others as before, read 100/300 = 0.33 %: a WARNING.
     let per_second: Vec<(f64, f64)> = reports
         .iter()
-        .filter(|(_, tps, err)| tps + err >= 100.0)
+        .filter(|(_, tps, err)| tps + err >= canary_report::model::MIN_EVENTS_FOR_A_RATIO)
         .map(|&(t, tps, err)| (t, err / (tps + err) * 100.0))
         .collect();
     assert_baseline(&summary, "error_rate_pct", mean_in(&per_second, window));
@@ -449,7 +449,7 @@ fn a_windows_error_rate_weighs_each_second_by_its_attempts() {
     assert_eq!(verdict["during_status"], "NO_DATA", "{verdict}");
     let method = verdict["method"].as_str().unwrap();
     assert!(
-        method.contains("during: 42 requests, fewer than 100: not judged"),
+        method.contains("during: 42 requests, fewer than 50: not judged"),
         "{method}"
     );
     // Post: 1 failed of 501 a second.
@@ -469,5 +469,5 @@ fn a_windows_error_rate_weighs_each_second_by_its_attempts() {
         md.contains("- Error Rate (%): Σ request_errors ÷ Σ requests per window"),
         "{md}"
     );
-    assert!(md.contains("during: 42 requests, fewer than 100: not judged"));
+    assert!(md.contains("during: 42 requests, fewer than 50: not judged"));
 }
