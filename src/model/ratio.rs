@@ -5,7 +5,7 @@
 /// 1 failure in 8 requests reads 12.5 %, and an idle server's buffer pool
 /// with a handful of page requests in a second read 87.5 %. Not higher: the
 /// shared real example's DDL window held 70 transaction attempts, 16 of them
-/// failed, and that 22.9 % is the window's story, not noise.
+/// failed, and that 22.8 % is the window's story, not noise.
 pub const MIN_EVENTS_FOR_A_RATIO: f64 = 50.0;
 
 /// A share of events, in percent, or too few events to tell.
