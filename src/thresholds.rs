@@ -154,7 +154,7 @@ impl Default for Thresholds {
                 exempt_during_ddl: false,
                 required: Option::None,
             };
-        let table: [(MetricId, MetricThreshold); 20] = [
+        let table: [(MetricId, MetricThreshold); 21] = [
             (CpuUsagePct, bound(Above, Some(70.0), Some(85.0), Mean)),
             (MemoryUsagePct, bound(Above, Some(80.0), Some(90.0), Mean)),
             (DiskReadMbS, bound(Above, Some(100.0), Some(200.0), Mean)),
@@ -194,6 +194,11 @@ impl Default for Thresholds {
             (
                 RequestLatencyP99Ms,
                 bound(IncreasePct, Some(30.0), Some(100.0), P99),
+            ),
+            // Not in the template: a P95 gets the P99's bounds.
+            (
+                RequestLatencyP95Ms,
+                bound(IncreasePct, Some(30.0), Some(100.0), P95),
             ),
             (
                 ThroughputRps,
@@ -438,7 +443,16 @@ mod tests {
             BoundKind::None
         );
         assert_eq!(t.rules.max_post_latency_degradation_pct, 10.0);
-        assert_eq!(t.metrics.len(), 20);
+        assert_eq!(
+            t.metrics.len(),
+            21,
+            "the template's twenty and request latency P95"
+        );
+        let p95 = t.for_metric(MetricId::RequestLatencyP95Ms);
+        assert_eq!(
+            (p95.kind, p95.statistic),
+            (BoundKind::IncreasePct, Statistic::P95)
+        );
     }
 
     #[test]

@@ -105,33 +105,43 @@ pub fn parse_sysbench(
 
     let percentile = reports[0].1.percentile.clone();
     let mut notes = Vec::new();
+    // The printed percentile feeds the metric of that percentile, and no
+    // other: a P95 is never relabelled as a P99.
     let latency_target = match options.latency {
         SysbenchLatency::Drop => None,
-        SysbenchLatency::To(metric) => {
-            if percentile_of(metric) != Some(percentile.as_str()) {
-                notes.push(format!(
-                    "sysbench's latency is its {} (`lat (ms,{percentile})`); reported as `{}` \
-                     because the mapping says so",
-                    describe_percentile(&percentile),
-                    metric.key()
-                ));
-            }
+        SysbenchLatency::To(metric) if percentile_of(metric) == Some(percentile.as_str()) => {
             Some(metric)
         }
-        SysbenchLatency::Auto => match percentile.as_str() {
-            "99%" => Some(MetricId::RequestLatencyP99Ms),
-            "50%" => Some(MetricId::RequestLatencyP50Ms),
-            _ => {
+        SysbenchLatency::To(metric) => {
+            return Err(InputError::invalid(
+                path,
+                Some(reports[0].0),
+                Some("lat"),
+                format!(
+                    "sysbench's latency is its {} (`lat (ms,{percentile})`); the mapping's \
+                     `[sysbench] latency = \"{}\"` would report it as another percentile: \
+                     remove that line (it is then reported as what it is{}), or run sysbench \
+                     with --percentile={}",
+                    describe_percentile(&percentile),
+                    metric.key(),
+                    metric_of(&percentile)
+                        .map(|m| format!(", `{}`", m.key()))
+                        .unwrap_or_default(),
+                    percentile_of(metric).unwrap_or("99%").trim_end_matches('%'),
+                ),
+            ));
+        }
+        SysbenchLatency::Auto => {
+            let metric = metric_of(&percentile);
+            if metric.is_none() {
                 notes.push(format!(
-                    "sysbench's latency is its {} (`lat (ms,{percentile})`), which is neither \
-                     a P50 nor a P99: left out; run sysbench with --percentile=99, or set \
-                     `[sysbench] latency = \"request_latency_p99_ms\"` in mapping.toml to \
-                     report it as a P99 anyway",
+                    "sysbench's latency is its {} (`lat (ms,{percentile})`), which no report \
+                     metric is (P50, P95, P99): left out; run sysbench with --percentile=99",
                     describe_percentile(&percentile)
                 ));
-                None
             }
-        },
+            metric
+        }
     };
 
     let mut throughput = Vec::with_capacity(reports.len());
@@ -230,9 +240,17 @@ fn report_interval(text: &str) -> Option<f64> {
 fn percentile_of(metric: MetricId) -> Option<&'static str> {
     match metric {
         MetricId::QueryLatencyP50Ms | MetricId::RequestLatencyP50Ms => Some("50%"),
+        MetricId::RequestLatencyP95Ms => Some("95%"),
         MetricId::QueryLatencyP99Ms | MetricId::RequestLatencyP99Ms => Some("99%"),
         _ => None,
     }
+}
+
+/// The request latency metric of a printed percentile (`95%`), if any.
+fn metric_of(percentile: &str) -> Option<MetricId> {
+    MetricId::REQUEST_LATENCY
+        .into_iter()
+        .find(|&m| percentile_of(m) == Some(percentile))
 }
 
 fn describe_percentile(label: &str) -> String {
@@ -361,7 +379,7 @@ Threads started!
     const ERRORS: InputMetric = InputMetric::Count(EventCount::RequestErrors);
 
     #[test]
-    fn a_real_log_gives_counts_and_keeps_p95_out() {
+    fn a_real_log_gives_counts_and_its_p95_as_a_p95() {
         let out = parse_sysbench(Path::new("sb.log"), LOG.as_bytes(), &options()).unwrap();
         assert_eq!(out.rows, 3);
         // 1 s, 1 s, then 150 s back to the report at 2 s.
@@ -377,18 +395,15 @@ Threads started!
             points(&out, ERRORS),
             vec![(START + 1.0, 0.0), (START + 2.0, 0.0), (START + 152.0, 0.0)]
         );
+        // tps comes from the counts; the P95 is reported as what it is.
         assert_eq!(
-            out.series.len(),
-            2,
-            "a P95 is not a P99; tps comes from the counts"
+            values(&out, MetricId::RequestLatencyP95Ms),
+            vec![(START + 1.0, 40.37), (START + 2.0, 43.39)]
         );
+        assert_eq!(out.series.len(), 3, "requests, request_errors, P95");
         assert_eq!(
             out.notes,
             vec![
-                "sysbench's latency is its P95 (`lat (ms,95%)`), which is neither a P50 nor a \
-                 P99: left out; run sysbench with --percentile=99, or set `[sysbench] latency = \
-                 \"request_latency_p99_ms\"` in mapping.toml to report it as a P99 anyway"
-                    .to_owned(),
                 "1 reports with no completed transaction (tps 0): their latency is no data, not 0 ms"
                     .to_owned(),
                 "1 reports with fewer than 50 transaction attempts: no error rate of their own \
@@ -416,18 +431,36 @@ Threads started!
             use_qps: true,
             latency: SysbenchLatency::To(MetricId::RequestLatencyP99Ms),
         };
+        // A P95 is never relabelled as a P99, whatever the mapping says.
+        let relabel = SysbenchOptions {
+            use_qps: false,
+            ..opts.clone()
+        };
+        let e = parse_sysbench(Path::new("sb.log"), LOG.as_bytes(), &relabel)
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("sb.log:"), "{e}");
+        assert!(e.contains("`lat`"), "{e}");
+        assert!(
+            e.contains(
+                "sysbench's latency is its P95 (`lat (ms,95%)`); the mapping's \
+                 `[sysbench] latency = \"request_latency_p99_ms\"` would report it as another \
+                 percentile"
+            ),
+            "{e}"
+        );
+        let opts = SysbenchOptions {
+            latency: SysbenchLatency::To(MetricId::RequestLatencyP95Ms),
+            ..opts
+        };
         let out = parse_sysbench(Path::new("sb.log"), LOG.as_bytes(), &opts).unwrap();
         assert_eq!(
             values(&out, MetricId::ThroughputRps)[0],
             (START + 1.0, 11035.88)
         );
         assert_eq!(
-            values(&out, MetricId::RequestLatencyP99Ms)[1],
+            values(&out, MetricId::RequestLatencyP95Ms)[1],
             (START + 2.0, 43.39)
-        );
-        assert!(
-            out.notes[0]
-                .contains("reported as `request_latency_p99_ms` because the mapping says so")
         );
         let opts = SysbenchOptions {
             latency: SysbenchLatency::Drop,

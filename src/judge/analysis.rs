@@ -864,6 +864,9 @@ pub fn analyze(run: &RunData, thresholds: &Thresholds) -> RunAnalysis {
                 timeline: Vec::new(),
             }
         })
+        // A metric outside the template's twenty is in the run only when
+        // measured.
+        .filter(|a: &MetricAnalysis| a.metric.in_template() || a.source != DataSource::None)
         .collect();
 
     RunAnalysis {

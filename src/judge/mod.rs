@@ -68,9 +68,16 @@ pub struct Judgement {
 /// Whether the decision needs a metric measured: the thresholds' `required`
 /// when set; else the database metrics any executor can read, replication
 /// lag when the manifest names a replica, and the application metrics when
-/// the run has an application source. A metric with no bound is never
-/// required.
-pub fn required(metric: MetricId, thresholds: &Thresholds, run: &RunData, has_app: bool) -> bool {
+/// the run has an application source, where the request latency is needed
+/// as one percentile (P50, P95 or P99) whichever the source gives: those
+/// measured count, and only when none is are P50 and P99 required. A metric with no bound,
+/// or outside the template and not measured, is never required.
+pub fn required(
+    metric: MetricId,
+    thresholds: &Thresholds,
+    run: &RunData,
+    measured: &[MetricId],
+) -> bool {
     use MetricId::*;
     let th = thresholds.for_metric(metric);
     if th.kind == BoundKind::None {
@@ -79,10 +86,21 @@ pub fn required(metric: MetricId, thresholds: &Thresholds, run: &RunData, has_ap
     if let Some(r) = th.required {
         return r;
     }
+    let has_app = measured
+        .iter()
+        .any(|m| m.category() == Category::Application);
     match metric {
         CpuUsagePct | MemoryUsagePct | ActiveConnections | ThreadsRunning
         | BufferPoolHitRatePct | QueryLatencyP50Ms | QueryLatencyP99Ms => true,
         ReplicationLagS => run.manifest.replica.is_some(),
+        m if m.is_latency() && m.category() == Category::Application => {
+            has_app
+                && (measured.contains(&m)
+                    || (m.in_template()
+                        && !MetricId::REQUEST_LATENCY
+                            .iter()
+                            .any(|r| measured.contains(r))))
+        }
         _ => metric.category() == Category::Application && has_app,
     }
 }
@@ -102,15 +120,17 @@ pub fn judge(run: &RunData, thresholds: &Thresholds) -> Judgement {
             .unwrap_or_else(|e| std::panic::resume_unwind(e));
         (analysis, tests)
     });
-    let has_app = analysis
+    let measured: Vec<MetricId> = analysis
         .metrics
         .iter()
-        .any(|m| m.metric.category() == Category::Application && m.source != DataSource::None);
+        .filter(|m| m.source != DataSource::None)
+        .map(|m| m.metric)
+        .collect();
     let mut verdicts = Vec::with_capacity(analysis.metrics.len());
     let mut episodes = Vec::new();
     for c in classify::classify(&analysis, thresholds, run.manifest.max_connections) {
         let mut verdict = c.verdict;
-        verdict.required = required(verdict.metric, thresholds, run, has_app);
+        verdict.required = required(verdict.metric, thresholds, run, &measured);
         verdicts.push(verdict);
         episodes.extend(c.episodes);
     }

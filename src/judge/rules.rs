@@ -499,20 +499,20 @@ pub fn decide(evidence: &Evidence, thresholds: &Thresholds) -> Decision {
 /// run has it (a post value), else the database's query latency; with each
 /// metric's post-phase change.
 pub fn judged_latency(verdicts: &[MetricVerdict]) -> (&'static str, Vec<(MetricId, f64)>) {
-    let of = |metrics: [MetricId; 2]| -> Vec<(MetricId, f64)> {
+    let of = |metrics: &[MetricId]| -> Vec<(MetricId, f64)> {
         verdicts
             .iter()
             .filter(|v| metrics.contains(&v.metric))
             .filter_map(|v| v.post_delta_pct.map(|d| (v.metric, d)))
             .collect()
     };
-    let request = of([MetricId::RequestLatencyP50Ms, MetricId::RequestLatencyP99Ms]);
+    let request = of(&MetricId::REQUEST_LATENCY);
     if !request.is_empty() {
         return ("application request latency", request);
     }
     (
         "database query latency",
-        of([MetricId::QueryLatencyP50Ms, MetricId::QueryLatencyP99Ms]),
+        of(&[MetricId::QueryLatencyP50Ms, MetricId::QueryLatencyP99Ms]),
     )
 }
 

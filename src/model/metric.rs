@@ -88,6 +88,10 @@ pub enum MetricId {
     ErrorRatePct,
     RequestLatencyP50Ms,
     RequestLatencyP99Ms,
+    /// Not one of the template's twenty: a source that prints a P95
+    /// (sysbench's default `--percentile`) feeds it, never relabelled as P99.
+    /// Judged and shown only when measured.
+    RequestLatencyP95Ms,
     ThroughputRps,
     KillSwitchCheckCount,
     KillSwitchApiResponseMs,
@@ -95,7 +99,7 @@ pub enum MetricId {
 }
 
 impl MetricId {
-    pub const ALL: [MetricId; 20] = [
+    pub const ALL: [MetricId; 21] = [
         MetricId::CpuUsagePct,
         MetricId::MemoryUsagePct,
         MetricId::DiskReadMbS,
@@ -112,6 +116,7 @@ impl MetricId {
         MetricId::ErrorRatePct,
         MetricId::RequestLatencyP50Ms,
         MetricId::RequestLatencyP99Ms,
+        MetricId::RequestLatencyP95Ms,
         MetricId::ThroughputRps,
         MetricId::KillSwitchCheckCount,
         MetricId::KillSwitchApiResponseMs,
@@ -138,6 +143,7 @@ impl MetricId {
             ErrorRatePct => "error_rate_pct",
             RequestLatencyP50Ms => "request_latency_p50_ms",
             RequestLatencyP99Ms => "request_latency_p99_ms",
+            RequestLatencyP95Ms => "request_latency_p95_ms",
             ThroughputRps => "throughput_rps",
             KillSwitchCheckCount => "kill_switch_check_count",
             KillSwitchApiResponseMs => "kill_switch_api_response_ms",
@@ -165,6 +171,7 @@ impl MetricId {
             ErrorRatePct => "Error Rate (%)",
             RequestLatencyP50Ms => "Request Latency P50 (ms)",
             RequestLatencyP99Ms => "Request Latency P99 (ms)",
+            RequestLatencyP95Ms => "Request Latency P95 (ms)",
             ThroughputRps => "Throughput (req/s)",
             KillSwitchCheckCount => "Kill Switch Check Count",
             KillSwitchApiResponseMs => "Kill Switch API Response Time (ms)",
@@ -187,6 +194,7 @@ impl MetricId {
             | QueryLatencyP99Ms
             | RequestLatencyP50Ms
             | RequestLatencyP99Ms
+            | RequestLatencyP95Ms
             | KillSwitchApiResponseMs => "ms",
             LockWaitTimeS | ReplicationLagS => "s",
             ActiveConnections | TableLocksWaited | ThreadsRunning | KillSwitchCheckCount => "count",
@@ -204,9 +212,8 @@ impl MetricId {
             | TableLocksWaited | ReplicationLagS | BufferPoolHitRatePct | ThreadsRunning => {
                 Category::Database
             }
-            ErrorRatePct | RequestLatencyP50Ms | RequestLatencyP99Ms | ThroughputRps => {
-                Category::Application
-            }
+            ErrorRatePct | RequestLatencyP50Ms | RequestLatencyP99Ms | RequestLatencyP95Ms
+            | ThroughputRps => Category::Application,
             KillSwitchCheckCount | KillSwitchApiResponseMs | KillSwitchApiAvailabilityPct => {
                 Category::KillSwitch
             }
@@ -227,8 +234,22 @@ impl MetricId {
                 | MetricId::QueryLatencyP99Ms
                 | MetricId::RequestLatencyP50Ms
                 | MetricId::RequestLatencyP99Ms
+                | MetricId::RequestLatencyP95Ms
         )
     }
+
+    /// One of the template's twenty metrics, always in the report. The others
+    /// (request latency P95) are judged and shown only when measured.
+    pub fn in_template(self) -> bool {
+        self != MetricId::RequestLatencyP95Ms
+    }
+
+    /// The application's request latency percentiles.
+    pub const REQUEST_LATENCY: [MetricId; 3] = [
+        MetricId::RequestLatencyP50Ms,
+        MetricId::RequestLatencyP95Ms,
+        MetricId::RequestLatencyP99Ms,
+    ];
 }
 
 impl fmt::Display for MetricId {
@@ -403,11 +424,24 @@ mod tests {
 
     #[test]
     fn twenty_metrics_in_four_categories_as_the_template_counts_them() {
-        let count = |c| MetricId::ALL.iter().filter(|m| m.category() == c).count();
+        let count = |c| {
+            MetricId::ALL
+                .iter()
+                .filter(|m| m.in_template() && m.category() == c)
+                .count()
+        };
         assert_eq!(count(Category::System), 5);
         assert_eq!(count(Category::Database), 8);
         assert_eq!(count(Category::Application), 4);
         assert_eq!(count(Category::KillSwitch), 3);
+        // And one more, measured by some sources only.
+        assert_eq!(
+            MetricId::ALL
+                .iter()
+                .filter(|m| !m.in_template())
+                .collect::<Vec<_>>(),
+            [&MetricId::RequestLatencyP95Ms]
+        );
     }
 
     #[test]
