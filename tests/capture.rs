@@ -302,8 +302,10 @@ fn clean_run_creates_the_index_and_records_every_phase() {
 
     let th = loopback_thresholds(tmp.path());
     let mut extra = SHORT.to_vec();
-    extra.extend(["--thresholds", &th]);
+    extra.extend(["--thresholds", &th, "--display-timezone", "Asia/Kolkata"]);
     let outcome = capture::run(&args(server, "orders_clean", &out, (&g, &c), &extra)).unwrap();
+    // The team's zone, as its offset, is what the report shows times in.
+    assert_eq!(manifest(&out).display_timezone, "+05:30");
 
     assert_eq!(outcome.status, CaptureStatus::Completed, "{outcome:?}");
     assert!(!outcome.rolled_back);
@@ -1431,8 +1433,8 @@ fn server_killed_mid_monitoring_leaves_a_readable_run() {
         "30s",
         "--checkpoints",
         "15s,30s",
-        "--reconnect-attempts",
-        "2",
+        "--reconnect-for",
+        "2s",
     ];
     let h = spawn_capture(args(&server, "orders_crash", &out, (&flag, &flag), &extra));
     assert!(wait_for_event(&out, Duration::from_secs(30), |e| matches!(
@@ -2254,8 +2256,8 @@ fn an_unreachable_replica_fails_safe() {
         "30s",
         "--checkpoints",
         "15s,30s",
-        "--reconnect-attempts",
-        "1",
+        "--reconnect-for",
+        "1s",
         "--replica",
         &replica_url,
     ];
@@ -2302,7 +2304,7 @@ fn an_unreachable_replica_fails_safe() {
         find(&evs, |e| matches!(e, Event::Incident { .. })),
         Some(Event::Incident { severity: canary_report::model::Severity::Critical, description, .. })
             if description.starts_with(&why)
-                && description.contains("(after 1 reconnect attempts)")
+                && description.contains("reconnect attempts over 1s)")
                 && description.ends_with("replication_lag_s is no longer known, treated as a critical breach")
     ));
     assert!(matches!(

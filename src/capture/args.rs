@@ -86,6 +86,12 @@ pub struct CaptureArgs {
     #[arg(long, value_name = "NAME")]
     pub lead: Option<String>,
 
+    /// The zone times are shown in, on the console and in the report: an
+    /// IANA name (`Asia/Bangkok`) or an offset (`+07:00`, `UTC`); the host's
+    /// zone by default. Recorded in the manifest as its offset at the start.
+    #[arg(long, value_name = "ZONE")]
+    pub display_timezone: Option<String>,
+
     /// Global kill switch: `http://127.0.0.1:PORT/path` (GET answering
     /// `{"enabled": true|false}`) or `file:/path` (the file existing means ON).
     /// Unreachable, slow or malformed counts as ON.
@@ -164,10 +170,13 @@ pub struct CaptureArgs {
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub query_timeout: Duration,
 
-    /// How many times to reconnect, one second apart, when the server stops
-    /// answering, before the run fails safe (rollback attempt, run aborted).
-    #[arg(long, value_name = "N", default_value_t = 5)]
-    pub reconnect_attempts: u32,
+    /// How long to wait for a server (or replica) that stops answering
+    /// (a crash, a restart) before the run fails safe: capture reconnects
+    /// with backoff (1 s, 2 s, 4 s, then every 5 s) and, once the server is
+    /// back, finishes the rollback and verifies it. A crash is a wait, not
+    /// an end: give the time your server takes to restart and recover.
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
+    pub reconnect_for: Duration,
 
     /// Show only incidents, rollbacks, errors and the end on stderr (no
     /// progress lines, no status line).
@@ -331,6 +340,8 @@ pub struct Config {
     pub tenant: String,
     pub connection_id: String,
     pub lead: Option<String>,
+    /// Where times are shown: `--display-timezone`, else the host's zone.
+    pub display_offset: chrono::FixedOffset,
     pub global_switch: SwitchSource,
     pub connection_switch: SwitchSource,
     pub switch_timeout: Duration,
@@ -347,7 +358,7 @@ pub struct Config {
     pub max_mdl_waiters: u32,
     pub probe_query: Option<String>,
     pub query_timeout: Duration,
-    pub reconnect_attempts: u32,
+    pub reconnect_for: Duration,
     pub host_metrics: bool,
     pub latency_source: LatencySource,
     pub quiet: bool,
@@ -405,6 +416,7 @@ impl Config {
             ("--kill-switch-timeout", args.kill_switch_timeout),
             ("--query-timeout", args.query_timeout),
             ("--lock-wait-timeout", args.lock_wait_timeout),
+            ("--reconnect-for", args.reconnect_for),
         ] {
             if d.is_zero() {
                 bail!("{name}: must be above 0");
@@ -413,6 +425,20 @@ impl Config {
         if args.lock_wait_timeout.as_secs() < 1 {
             bail!("--lock-wait-timeout: must be at least 1s (the server counts whole seconds)");
         }
+        let display_offset = match &args.display_timezone {
+            Some(name) => {
+                crate::model::resolve_zone(name, chrono::Utc::now()).with_context(|| {
+                    format!(
+                        "--display-timezone {name:?}: neither an offset (+07:00, UTC) nor an IANA \
+                     zone name (Asia/Bangkok)"
+                    )
+                })?
+            }
+            None => {
+                use chrono::Offset;
+                chrono::Local::now().offset().fix()
+            }
+        };
         let mut checkpoints = args.checkpoints.clone();
         checkpoints.sort();
         checkpoints.dedup();
@@ -480,6 +506,7 @@ impl Config {
             columns,
             out,
             run_id,
+            display_offset,
             global_switch,
             connection_switch,
             switch_timeout: args.kill_switch_timeout,
@@ -496,7 +523,7 @@ impl Config {
             max_mdl_waiters: args.max_mdl_waiters,
             probe_query: args.probe_query.clone(),
             query_timeout: args.query_timeout,
-            reconnect_attempts: args.reconnect_attempts,
+            reconnect_for: args.reconnect_for,
             host_metrics,
             latency_source: args.latency_source,
             quiet: args.quiet,
@@ -659,6 +686,25 @@ mod tests {
 
     fn args(extra: &[&str]) -> CaptureArgs {
         Cli::try_parse_from(required(extra)).unwrap().args
+    }
+
+    #[test]
+    fn the_display_zone_is_an_offset_or_an_iana_name() {
+        let offset = |zone: &str| {
+            Config::from_args(&args(&["--display-timezone", zone]), None)
+                .map(|c| c.display_offset.to_string())
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(offset("+07:00"), Ok("+07:00".into()));
+        assert_eq!(offset("UTC"), Ok("+00:00".into()));
+        // Bangkok has no DST; Kolkata is +05:30.
+        assert_eq!(offset("Asia/Bangkok"), Ok("+07:00".into()));
+        assert_eq!(offset("Asia/Kolkata"), Ok("+05:30".into()));
+        let e = offset("Mars/Olympus").unwrap_err();
+        assert!(
+            e.starts_with("--display-timezone \"Mars/Olympus\": neither"),
+            "{e}"
+        );
     }
 
     /// The required options, then `extra`.

@@ -7,6 +7,8 @@ use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
 pub struct Display {
+    /// The zone lines are timed in (the manifest's display zone).
+    tz: chrono::FixedOffset,
     tty: bool,
     /// Only what a person must see: incidents, rollbacks, errors, the end.
     quiet: bool,
@@ -18,8 +20,9 @@ pub struct Display {
 const PLAIN_STATUS_EVERY: Duration = Duration::from_secs(30);
 
 impl Display {
-    pub fn new(quiet: bool) -> Display {
+    pub fn new(quiet: bool, tz: chrono::FixedOffset) -> Display {
         Display {
+            tz,
             tty: std::io::stderr().is_terminal(),
             quiet,
             status_shown: false,
@@ -62,7 +65,11 @@ impl Display {
             let _ = write!(err, "\r\x1b[2K");
             self.status_shown = false;
         }
-        let _ = writeln!(err, "{} {text}", ts.format("%H:%M:%S%.3f"));
+        let _ = writeln!(
+            err,
+            "{} {text}",
+            ts.with_timezone(&self.tz).format("%H:%M:%S%.3f")
+        );
     }
 
     pub fn status(&mut self, text: &str) {

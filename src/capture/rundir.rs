@@ -89,9 +89,9 @@ impl Recorder {
                 events,
                 metrics,
             }),
+            display: Display::new(quiet, crate::model::Clock::of(&manifest).tz),
             manifest,
             last_ts: None,
-            display: Display::new(quiet),
             best_effort: false,
             events_unwritable: None,
         };
@@ -103,9 +103,9 @@ impl Recorder {
     pub fn discard(manifest: Manifest, quiet: bool) -> Recorder {
         Recorder {
             files: None,
+            display: Display::new(quiet, crate::model::Clock::of(&manifest).tz),
             manifest,
             last_ts: None,
-            display: Display::new(quiet),
             best_effort: false,
             events_unwritable: None,
         }

@@ -210,20 +210,25 @@ impl Sampler {
         }
     }
 
-    /// Tries to reconnect, one second apart; reports the server lost if it cannot.
+    /// Tries to reconnect, with backoff, until `--reconnect-for` has passed;
+    /// reports the server lost if it cannot.
     fn reconnect(&mut self, e: &mysql::Error) -> Option<Conn> {
-        let attempts = self.cfg.reconnect_attempts;
-        self.lost_at = Some(Instant::now());
+        let lost_at = Instant::now();
+        let deadline = lost_at + self.cfg.reconnect_for;
+        self.lost_at = Some(lost_at);
         self.note(
             "WARN",
             format!(
-                "lost the connection to the server ({}); reconnecting ({attempts} attempts)",
-                db::err(e)
+                "lost the connection to the server ({}); reconnecting for up to {}",
+                db::err(e),
+                humantime::format_duration(self.cfg.reconnect_for)
             ),
         );
         let mut last = db::err(e);
-        for attempt in 1..=attempts {
-            sleep_until(&self.shared, Instant::now() + Duration::from_secs(1));
+        let mut attempt = 0;
+        while let Some(wait) = next_try(deadline, attempt) {
+            attempt += 1;
+            sleep_until(&self.shared, Instant::now() + wait);
             if self.shared.stopped() {
                 return None;
             }
@@ -231,15 +236,20 @@ impl Sampler {
                 Ok(c) => {
                     self.note(
                         "WARN",
-                        format!("reconnected to the server (attempt {attempt})"),
+                        format!(
+                            "reconnected to the server (attempt {attempt}, {:.1} s after the loss)",
+                            lost_at.elapsed().as_secs_f64()
+                        ),
                     );
                     return Some(c);
                 }
                 Err(e) => last = db::err(&e),
             }
         }
+        let attempts = attempt;
         let _ = self.tx.send(Msg::Lost(format!(
-            "{last} (after {attempts} reconnect attempts)"
+            "{last} (after {attempts} reconnect attempts over {})",
+            humantime::format_duration(self.cfg.reconnect_for)
         )));
         None
     }
@@ -409,8 +419,8 @@ pub fn buffer_pool_hit_rate(reads: f64, requests: f64) -> Share {
 
 /// Reads the replica's status every interval on its own connection (with
 /// --query-timeout as read timeout). A failed read (lost connection, timeout,
-/// SQL error) is retried on a new connection one second apart, up to
-/// --reconnect-attempts times; then the replica is reported lost.
+/// SQL error) is retried on a new connection with backoff for
+/// --reconnect-for; then the replica is reported lost.
 pub fn spawn_replica(
     cfg: Arc<Config>,
     flavour: Flavour,
@@ -435,6 +445,7 @@ fn replica_loop(cfg: Arc<Config>, flavour: Flavour, tx: Sender<Msg>, shared: Arc
     };
     let mut conn: Option<Conn> = None;
     let mut failures = 0u32;
+    let mut lost_at: Option<Instant> = None;
     let mut next = Instant::now();
     while !shared.stopped() {
         let read = match conn.as_mut() {
@@ -455,6 +466,7 @@ fn replica_loop(cfg: Arc<Config>, flavour: Flavour, tx: Sender<Msg>, shared: Arc
                         replica.label
                     ));
                     failures = 0;
+                    lost_at = None;
                 }
                 let (lag_s, state) = match status {
                     Some(s) => (s.lag_s(), s.describe()),
@@ -472,21 +484,24 @@ fn replica_loop(cfg: Arc<Config>, flavour: Flavour, tx: Sender<Msg>, shared: Arc
             }
             Err(e) => {
                 conn = None;
+                let since = *lost_at.get_or_insert_with(Instant::now);
                 if failures == 0 {
                     note(format!(
-                        "replica {}: cannot read its status ({e}); retrying ({} attempts)",
-                        replica.label, cfg.reconnect_attempts
+                        "replica {}: cannot read its status ({e}); retrying for up to {}",
+                        replica.label,
+                        humantime::format_duration(cfg.reconnect_for)
                     ));
                 }
-                if failures >= cfg.reconnect_attempts {
+                let Some(wait) = next_try(since + cfg.reconnect_for, failures) else {
                     let _ = tx.send(Msg::ReplicaLost(format!(
-                        "replica {} unreadable: {e} (after {} reconnect attempts)",
-                        replica.label, cfg.reconnect_attempts
+                        "replica {} unreadable: {e} (after {failures} reconnect attempts over {})",
+                        replica.label,
+                        humantime::format_duration(cfg.reconnect_for)
                     )));
                     return;
-                }
+                };
                 failures += 1;
-                next = Instant::now() + Duration::from_secs(1);
+                next = Instant::now() + wait;
             }
         }
         let now = Instant::now();
@@ -495,6 +510,18 @@ fn replica_loop(cfg: Arc<Config>, flavour: Flavour, tx: Sender<Msg>, shared: Arc
         }
         sleep_until(&shared, next);
     }
+}
+
+/// How long to wait before reconnect attempt `attempt` (0-based): 1 s, 2 s,
+/// 4 s, then every 5 s, the last one at the deadline; `None` once the
+/// deadline has passed.
+pub(crate) fn next_try(deadline: Instant, attempt: u32) -> Option<Duration> {
+    let now = Instant::now();
+    if now >= deadline {
+        return None;
+    }
+    let backoff = Duration::from_secs(1u64 << attempt.min(3)).min(Duration::from_secs(5));
+    Some(backoff.min(deadline - now))
 }
 
 /// The timed query.

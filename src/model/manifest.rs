@@ -360,6 +360,18 @@ pub fn parse_offset(s: &str) -> Option<chrono::FixedOffset> {
     chrono::FixedOffset::east_opt(sign * (h * 3600 + m * 60))
 }
 
+/// A zone as a person names it, an offset (`+07:00`, `UTC`) or an IANA name
+/// (`Asia/Bangkok`), as the offset it has at `at` (a run's start: a DST
+/// change during a canary is not followed).
+pub fn resolve_zone(name: &str, at: chrono::DateTime<chrono::Utc>) -> Option<chrono::FixedOffset> {
+    use chrono::Offset;
+    if let Some(offset) = parse_offset(name) {
+        return Some(offset);
+    }
+    let tz: chrono_tz::Tz = name.trim().parse().ok()?;
+    Some(at.with_timezone(&tz).offset().fix())
+}
+
 /// Formats times in the manifest's display zone (UTC when it is unreadable).
 #[derive(Debug, Clone, Copy)]
 pub struct Clock {

@@ -120,6 +120,9 @@ pub struct ScopeRow {
 pub struct ExecSummary {
     pub index_created: bool,
     pub rollback: bool,
+    /// Whether the rollback happened, as the log proves it: `🔄 Yes (the
+    /// index verified absent at ...)`, or attempted and not done.
+    pub rollback_text: String,
     /// Alerts the log recorded.
     pub alerts: usize,
     /// Incidents the team logged.
@@ -278,6 +281,11 @@ pub struct EpisodeView {
 #[derive(Debug, Serialize)]
 pub struct RollbackView {
     pub occurred: bool,
+    /// The rollback's end: verified done, not done, or no end recorded.
+    pub succeeded: Option<bool>,
+    /// When the index was last seen: (present, time).
+    #[serde(skip)]
+    pub last_seen: Option<(bool, String)>,
     pub trigger: String,
     pub reason: String,
     pub decided_by: String,
@@ -1426,6 +1434,7 @@ pub fn build_view_for(run: &RunData, data: &ReportData, lang: Lang, markup: Mark
         exec: ExecSummary {
             index_created,
             rollback: rollback.occurred,
+            rollback_text: rollback_text(&rollback),
             alerts: data.alerts.len(),
             incidents: data.incidents.len(),
             episodes: data.episodes.len(),
@@ -1562,6 +1571,35 @@ fn ddl_view(m: &Manifest, events: &[EventRecord], missing: &str) -> DdlView {
     }
 }
 
+/// Whether a rollback happened, told by its recorded end: a rollback that
+/// did not verify the index absent did not happen, and the index is taken to
+/// be where it was last seen.
+fn rollback_text(r: &RollbackView) -> String {
+    match (r.occurred, r.succeeded) {
+        (false, _) => "No".into(),
+        (true, Some(true)) => format!(
+            "🔄 Yes: the index verified absent at {}",
+            r.last_seen.as_ref().map_or("its end", |(_, t)| t.as_str())
+        ),
+        (true, done) => {
+            let end = if done.is_some() {
+                "attempted, NOT done"
+            } else {
+                "started, no end recorded"
+            };
+            match &r.last_seen {
+                Some((true, t)) => format!(
+                    "⚠️ No ({end}): the index is still there (last verified present at {t}); \
+                     check the server by hand"
+                ),
+                _ => format!(
+                    "⚠️ No ({end}): the index was never verified absent; check the server by hand"
+                ),
+            }
+        }
+    }
+}
+
 fn rollback_view(
     events: &[EventRecord],
     data: &ReportData,
@@ -1570,6 +1608,8 @@ fn rollback_view(
 ) -> RollbackView {
     let mut v = RollbackView {
         occurred: false,
+        succeeded: None,
+        last_seen: None,
         trigger: missing.into(),
         reason: missing.into(),
         decided_by: missing.into(),
@@ -1619,8 +1659,15 @@ fn rollback_view(
                 v.occurred = true;
                 steps.insert(*step, (actual.clone(), *status));
             }
+            Event::Verification { index_exists, .. } => {
+                v.last_seen = Some((*index_exists, clock.hms(t)));
+            }
             Event::RollbackEnd { success, error } => {
                 v.occurred = true;
+                v.succeeded = Some(*success);
+                if *success {
+                    v.last_seen = Some((false, clock.hms(t)));
+                }
                 v.completed_at = format!(
                     "{}{}",
                     clock.hms(t),

@@ -287,7 +287,7 @@ fn initial_manifest(cfg: &Config) -> Manifest {
             phases,
             kill_switch_checkpoints: planned_checkpoints(&cfg.checkpoints),
         },
-        display_timezone: "+07:00".into(),
+        display_timezone: cfg.display_offset.to_string(),
         max_connections: None,
         replica: cfg.replica.as_ref().map(|r| r.label.clone()),
         human: HumanInput::default(),
@@ -1237,7 +1237,7 @@ impl Runner {
     /// it is back, so wait for it as the sampler does, then fail safe (the
     /// rollback verifies the index; InnoDB drops an interrupted one).
     fn server_lost_under_ddl(&mut self) -> Result<()> {
-        let wait = Duration::from_secs(self.cfg.reconnect_attempts.into());
+        let wait = self.cfg.reconnect_for;
         self.rec.log(
             "ERROR",
             format!(
