@@ -533,9 +533,28 @@ impl Config {
 
 /// The first line of a password file.
 fn read_password(flag: &str, path: &Path) -> Result<Secret> {
+    refuse_if_others_can_read(flag, path)?;
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("{flag} {}: cannot read", path.display()))?;
     Ok(Secret::new(text.lines().next().unwrap_or("").to_string()))
+}
+
+/// A secret in a file that others can read is no secret: refused, as ssh
+/// refuses such a key, with the fix.
+fn refuse_if_others_can_read(flag: &str, path: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(path)
+        .with_context(|| format!("{flag} {}: cannot read", path.display()))?;
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        bail!(
+            "{flag} {}: readable by other users (mode {mode:03o}); a secret must be readable by \
+             its owner only: chmod 600 {}",
+            path.display(),
+            path.display()
+        );
+    }
+    Ok(())
 }
 
 /// TLS settings in a URL would be overridden by --ssl-mode: refused rather
@@ -815,7 +834,14 @@ mod tests {
         let f = dir.path().join("pw");
         std::fs::write(&f, "s3cret\n").unwrap();
         let mut a = args(&[]);
-        a.password_file = Some(f);
+        a.password_file = Some(f.clone());
+        // Readable by others: refused, with the fix.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let e = Config::from_args(&a, None).unwrap_err().to_string();
+        assert!(e.contains("readable by other users (mode 644)"), "{e}");
+        assert!(e.ends_with(&format!("chmod 600 {}", f.display())), "{e}");
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).unwrap();
         let c = Config::from_args(&a, Some("env".into())).unwrap();
         assert_eq!(c.password.unwrap().expose(), "s3cret");
         let c = Config::from_args(&args(&[]), Some("env".into())).unwrap();
@@ -919,6 +945,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("replica-pw");
         std::fs::write(&f, "r3plica\n").unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).unwrap();
         let f = f.display().to_string();
         let c = Config::from_args(
             &args(&[

@@ -209,7 +209,10 @@ impl MariaDb {
     pub fn password_file(&self) -> PathBuf {
         let p = self.dir.join("root-password");
         if !p.exists() {
+            use std::os::unix::fs::PermissionsExt;
             std::fs::write(&p, format!("{}\n", self.password)).unwrap();
+            // capture refuses a secret others can read.
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
         }
         p
     }
