@@ -2478,3 +2478,46 @@ fn a_critical_window_during_the_ddl_rolls_back_and_the_report_agrees() {
     );
     eprintln!("ddl window breach: {:.1} s", t0.elapsed().as_secs_f64());
 }
+
+#[test]
+fn a_precheck_that_cannot_read_replication_status_names_the_privilege() {
+    let server = mariadb::shared();
+    server.create_table("orders_priv", 1_000);
+    // The documented privileges on the table and PROCESS, not SLAVE MONITOR.
+    let mut c = server.conn();
+    for sql in [
+        "CREATE USER IF NOT EXISTS 'canary_priv'@'127.0.0.1' IDENTIFIED BY 'Priv-Pw-1'",
+        "GRANT SELECT, ALTER, INDEX ON shop.orders_priv TO 'canary_priv'@'127.0.0.1'",
+        "GRANT PROCESS ON *.* TO 'canary_priv'@'127.0.0.1'",
+    ] {
+        c.query_drop(sql).unwrap();
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let pw = tmp.path().join("pw");
+    std::fs::write(&pw, "Priv-Pw-1\n").unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&pw, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let flag = format!("file:{}", tmp.path().join("flag").display());
+    let out = tmp.path().join("run");
+    let mut a = args(server, "orders_priv", &out, (&flag, &flag), &["--dry-run"]);
+    a.dsn = format!("mysql://canary_priv@127.0.0.1:{}/shop", server.port);
+    a.password_file = Some(pw);
+
+    let refused = capture::run(&a).unwrap();
+    let reason = refused.reason.unwrap_or_default();
+    assert!(
+        reason.starts_with(
+            "pre-check failed: cannot tell whether the server is a replica: SHOW ALL SLAVES STATUS fails"
+        )
+            && reason.contains("grant SLAVE MONITOR")
+            && reason.ends_with("or pass --no-replication if the server has no replication"),
+        "{reason}"
+    );
+
+    // The operator says there is none: the pre-check passes, and says so.
+    a.no_replication = true;
+    let passed = capture::run(&a).unwrap();
+    assert_eq!(passed.reason, None, "{passed:?}");
+}

@@ -39,6 +39,13 @@ pub struct CaptureArgs {
     #[arg(long, value_name = "FILE", requires = "replica")]
     pub replica_password_file: Option<PathBuf>,
 
+    /// The server has no replication (neither a replica nor a primary with
+    /// replicas to watch): its replication status is then not read. Without
+    /// it, a pre-check that cannot read the status (a missing privilege)
+    /// refuses to start, as it cannot tell whether the server is a replica.
+    #[arg(long, conflicts_with = "replica")]
+    pub no_replication: bool,
+
     /// TLS to the servers (--dsn and --replica), as the mysql client's
     /// --ssl-mode: DISABLED; PREFERRED (encrypted when the server offers TLS,
     /// certificate not checked); REQUIRED (encrypted or refused, certificate
@@ -331,6 +338,8 @@ pub struct Config {
     pub target: Target,
     pub password: Option<Secret>,
     pub replica: Option<Replica>,
+    /// `--no-replication`: the operator says the server has none.
+    pub no_replication: bool,
     pub tls: Tls,
     pub table: Ident,
     pub index: Ident,
@@ -500,6 +509,7 @@ impl Config {
             target,
             password,
             replica,
+            no_replication: args.no_replication,
             tls,
             table,
             index,

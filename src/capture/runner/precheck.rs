@@ -302,10 +302,26 @@ impl Runner {
                     "the server is not a replica and no --replica is given: \
                      replication_lag_s is not sampled",
                 )?,
-                Err(e) => self.rec.log(
-                    "WARN",
-                    format!("replication status unreadable: {}", db::err(&e)),
+                // The operator says there is no replication: trusted, said.
+                Err(e) if cfg.no_replication => self.rec.log(
+                    "INFO",
+                    format!(
+                        "replication status not readable ({}); --no-replication says the \
+                         server has none: replication_lag_s is not sampled",
+                        db::err(&e)
+                    ),
                 )?,
+                // A privilege it lacks must not pass for "not a replica".
+                Err(e) => {
+                    return Ok(Err(format!(
+                        "cannot tell whether the server is a replica: {} fails ({}); grant \
+                         {} to the capture user, or pass --no-replication if the server has \
+                         no replication",
+                        replica_status_sql(info.flavour),
+                        db::err(&e),
+                        replica_status_privilege(info.flavour)
+                    )));
+                }
             },
         }
         self.rec.log(
@@ -457,17 +473,14 @@ impl Runner {
                     "{who} ({}) is not a replica: {} returns no row; \
                      --replica must name a replica of {}",
                     info.version,
-                    match info.flavour {
-                        Flavour::MariaDb => "SHOW ALL SLAVES STATUS",
-                        Flavour::MySql => "SHOW REPLICA STATUS",
-                    },
+                    replica_status_sql(info.flavour),
                     self.cfg.connection_id
                 )));
             }
             Err(e) => {
                 return Ok(Err(format!(
-                    "{who}: cannot read its replica status (the REPLICATION CLIENT / \
-                     SLAVE MONITOR privilege is needed): {}",
+                    "{who}: cannot read its replica status (the {} privilege is needed): {}",
+                    replica_status_privilege(info.flavour),
                     db::err(&e)
                 )));
             }
@@ -553,5 +566,22 @@ impl Runner {
         self.rec
             .log("INFO", format!("replication on {who}: running, {state}"))?;
         Ok(Ok(()))
+    }
+}
+
+/// The statement that reads replication status.
+fn replica_status_sql(flavour: Flavour) -> &'static str {
+    match flavour {
+        Flavour::MariaDb => "SHOW ALL SLAVES STATUS",
+        Flavour::MySql => "SHOW REPLICA STATUS",
+    }
+}
+
+/// The privilege that statement needs.
+fn replica_status_privilege(flavour: Flavour) -> &'static str {
+    match flavour {
+        // MariaDB 10.5.9 split it out of REPLICATION CLIENT (1227 without it).
+        Flavour::MariaDb => "SLAVE MONITOR (REPLICATION CLIENT before MariaDB 10.5.9)",
+        Flavour::MySql => "REPLICATION CLIENT",
     }
 }
