@@ -200,10 +200,10 @@ pub fn main() -> i32 {
                 return exit::OK;
             }
             eprintln!("error: {err:#}");
-            if err
-                .chain()
-                .any(|c| c.downcast_ref::<InputError>().is_some())
-            {
+            if err.chain().any(|c| {
+                c.downcast_ref::<InputError>().is_some()
+                    || c.downcast_ref::<crate::error::BadOption>().is_some()
+            }) {
                 exit::BAD_INPUT
             } else {
                 exit::ERROR

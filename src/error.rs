@@ -45,6 +45,12 @@ pub enum InputError {
     Missing { path: PathBuf, what: String },
 }
 
+/// A command-line option that cannot be used as given (exit 2, as any bad
+/// input): its message names the option, the value and the fix.
+#[derive(Debug, Error)]
+#[error("{0}")]
+pub struct BadOption(pub String);
+
 impl InputError {
     pub fn invalid(
         path: impl Into<PathBuf>,

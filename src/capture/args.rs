@@ -599,7 +599,7 @@ fn parse_url(flag: &str, url: &str, shape: &str) -> Result<(mysql::Opts, String)
             );
         }
     } else {
-        bail!("{flag}: expected {shape}");
+        bail!("{flag}: expected {shape}, got `{}`", masked(url));
     }
     let query = url.split_once('?').map(|(_, q)| q).unwrap_or("");
     let keys = || query.split('&').filter_map(|kv| kv.split('=').next());
@@ -618,6 +618,23 @@ fn parse_url(flag: &str, url: &str, shape: &str) -> Result<(mysql::Opts, String)
     Ok((opts, user))
 }
 
+/// `url` to echo in a message: a password in it replaced by `***`.
+fn masked(url: &str) -> String {
+    let url = url.trim();
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) if userinfo.contains(':') => {
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{scheme}://{user}:***@{host}{tail}")
+        }
+        _ => url.to_string(),
+    }
+}
+
 /// Parses and checks the DSN: scheme `mysql`, a user, a database, no password.
 fn parse_dsn(dsn: &str) -> Result<Target> {
     const SHAPE: &str = "mysql://USER@HOST:PORT/DB";
@@ -625,7 +642,12 @@ fn parse_dsn(dsn: &str) -> Result<Target> {
     let db = opts
         .get_db_name()
         .filter(|d| !d.is_empty())
-        .ok_or_else(|| anyhow::anyhow!("--dsn: no database; expected {SHAPE}"))?;
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "--dsn: no database; expected {SHAPE}, got `{}`",
+                masked(dsn)
+            )
+        })?;
     let database = Ident::new("--dsn database", db)?;
     let host = opts.get_ip_or_hostname().to_string();
     let socket = opts.get_socket().map(str::to_string);
@@ -733,6 +755,23 @@ mod tests {
         assert!(
             e.starts_with("--display-timezone \"Mars/Olympus\": neither"),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn a_bad_dsn_is_echoed_without_its_password() {
+        let dsn = |d: &str| {
+            let mut a = args(&[]);
+            a.dsn = d.into();
+            Config::from_args(&a, None).unwrap_err().to_string()
+        };
+        assert_eq!(
+            dsn("postgres://app:hunter2@db:5432/shop"),
+            "--dsn: expected mysql://USER@HOST:PORT/DB, got `postgres://app:***@db:5432/shop`"
+        );
+        assert_eq!(
+            dsn("mysql://root@127.0.0.1"),
+            "--dsn: no database; expected mysql://USER@HOST:PORT/DB, got `mysql://root@127.0.0.1`"
         );
     }
 

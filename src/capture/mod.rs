@@ -157,7 +157,8 @@ pub(crate) fn ctrl_c_presses() -> usize {
 /// server, is `Ok` with the run directory complete (`run_end` written).
 /// The password comes from MYSQL_PWD or `--password-file`.
 pub fn run(args: &CaptureArgs) -> anyhow::Result<CaptureOutcome> {
-    let cfg = args::Config::from_args(args, std::env::var("MYSQL_PWD").ok())?;
+    let cfg = args::Config::from_args(args, std::env::var("MYSQL_PWD").ok())
+        .map_err(|e| crate::error::BadOption(format!("{e:#}")))?;
     let _active = Active::new();
     install_ctrl_c();
     runner::run(cfg)

@@ -102,3 +102,61 @@ fn a_full_disk_is_a_clean_error_not_a_panic() {
         );
     }
 }
+
+#[test]
+fn a_bad_capture_option_is_bad_input_naming_what_it_got() {
+    // Refused before any connection: no server is needed.
+    let base = [
+        "capture",
+        "--table",
+        "orders",
+        "--index",
+        "idx_a",
+        "--columns",
+        "a",
+        "--global-kill-switch",
+        "file:/nonexistent/g",
+        "--connection-kill-switch",
+        "file:/nonexistent/c",
+        "--dry-run",
+    ];
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &["--dsn", "postgres://app:hunter2@127.0.0.1/shop"],
+            "--dsn: expected mysql://USER@HOST:PORT/DB, got `postgres://app:***@127.0.0.1/shop`",
+        ),
+        (&["--dsn", "mysql://root@127.0.0.1"], "--dsn: no database"),
+        (
+            &["--dsn", "mysql://root:pw@127.0.0.1/shop"],
+            "--dsn: a password in the DSN is refused",
+        ),
+        (
+            &["--dsn", "mysql://root@127.0.0.1/shop", "--interval", "0"],
+            "--interval: must be above 0",
+        ),
+        (
+            &[
+                "--dsn",
+                "mysql://root@127.0.0.1/shop",
+                "--checkpoints",
+                "2h",
+            ],
+            "--checkpoints: 2h is past the end of the monitoring window",
+        ),
+    ];
+    for (extra, message) in cases {
+        let out = canary()
+            .args(base)
+            .args(extra)
+            .env_remove("MYSQL_PWD")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{extra:?}: {stderr}");
+        assert!(stderr.contains(message), "{extra:?}: {stderr}");
+        assert!(
+            !stderr.contains("hunter2") && !stderr.contains(":pw@"),
+            "{stderr}"
+        );
+    }
+}
