@@ -199,7 +199,7 @@ pub fn main() -> i32 {
             if is_broken_pipe(&err) {
                 return exit::OK;
             }
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", message_of(&err));
             if err.chain().any(|c| {
                 c.downcast_ref::<InputError>().is_some()
                     || c.downcast_ref::<crate::error::BadOption>().is_some()
@@ -210,6 +210,24 @@ pub fn main() -> i32 {
             }
         }
     }
+}
+
+/// The error and its causes, each said once: a cause whose text the
+/// message already holds (an I/O error quoted by its context) is not
+/// repeated.
+fn message_of(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
@@ -294,6 +312,44 @@ fn run_capture(args: Box<CaptureCommand>) -> anyhow::Result<i32> {
     )
 }
 
+/// A directory with no manifest but run directories below it is a tree of
+/// runs: say so, and how to build them, instead of "manifest.json missing".
+fn refuse_a_tree_of_runs(dir: &Path) -> anyhow::Result<()> {
+    if !dir.is_dir() || dir.join("manifest.json").exists() {
+        return Ok(());
+    }
+    let runs: Vec<String> = walkdir::WalkDir::new(dir)
+        .min_depth(1)
+        .max_depth(3)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_dir() && e.path().join("manifest.json").is_file())
+        .map(|e| {
+            e.path()
+                .strip_prefix(dir)
+                .unwrap_or(e.path())
+                .display()
+                .to_string()
+        })
+        .collect();
+    if runs.is_empty() {
+        return Ok(());
+    }
+    Err(crate::error::BadOption(format!(
+        "{}: not a run directory (no manifest.json), but it holds {}: {}; build them all \
+         with `canary-report build --all {}`, or name one",
+        dir.display(),
+        match runs.len() {
+            1 => "1 run directory".to_string(),
+            n => format!("{n} run directories"),
+        },
+        runs.join(", "),
+        dir.display()
+    ))
+    .into())
+}
+
 fn run_build(args: BuildArgs) -> anyhow::Result<i32> {
     let started = std::time::Instant::now();
     let opts = BuildOptions {
@@ -305,6 +361,7 @@ fn run_build(args: BuildArgs) -> anyhow::Result<i32> {
     };
     // A progress bar on stderr while large inputs are read (on a terminal only).
     crate::ingest::show_progress(!args.quiet);
+    refuse_a_tree_of_runs(&args.run)?;
     let built = build::build(&args.run, &opts)?;
     let d = &built.data;
     if let Some(path) = &args.junit {
@@ -546,8 +603,9 @@ fn run_validate(args: ValidateArgs) -> anyhow::Result<i32> {
             crate::validate::MAX_PER_FILE
         )?;
     }
+    // Warnings are not the result: stderr, as for build.
     for w in &v.warnings {
-        writeln!(out, "warning: {w}")?;
+        eprintln!("warning: {w}");
     }
     if v.is_clean() {
         writeln!(
@@ -559,15 +617,24 @@ fn run_validate(args: ValidateArgs) -> anyhow::Result<i32> {
         )?;
         Ok(exit::OK)
     } else {
-        let files: std::collections::BTreeSet<&Path> =
-            v.problems.iter().map(|p| p.path.as_path()).collect();
-        writeln!(
-            out,
-            "{}: {} in {}",
-            args.run.display(),
-            counted(v.problems.len(), "problem"),
-            counted(files.len(), "file")
-        )?;
+        // The run directory itself missing is a problem in no file.
+        let files: std::collections::BTreeSet<&Path> = v
+            .problems
+            .iter()
+            .map(|p| p.path.as_path())
+            .filter(|p| *p != args.run.as_path())
+            .collect();
+        let problems = counted(v.problems.len(), "problem");
+        if files.is_empty() {
+            writeln!(out, "{}: {problems}", args.run.display())?;
+        } else {
+            writeln!(
+                out,
+                "{}: {problems} in {}",
+                args.run.display(),
+                counted(files.len(), "file")
+            )?;
+        }
         Ok(exit::BAD_INPUT)
     }
 }

@@ -128,32 +128,31 @@ pub fn skeleton(run_id: &str, now: DateTime<Utc>) -> Vec<(PathBuf, String)> {
         (PathBuf::from("manifest.json"), manifest_text),
         (PathBuf::from("events.jsonl"), events_text),
         (PathBuf::from("README.md"), readme(run_id)),
-        (
-            PathBuf::from("metrics/README.txt"),
-            METRICS_README.to_string(),
-        ),
     ]
 }
 
-const METRICS_README: &str = "\
-metrics/: time series and raw latency samples, read by canary-report build.
-
-- *.csv  long CSV: a header naming timestamp,metric,value (any order; other
-         columns are labels), one sample per row.
-- *.json a Prometheus /api/v1/query_range response, one series per file,
-         named after its metric when the series has no usable __name__.
-
-Accepted metric names: cpu_usage_pct, memory_usage_pct, disk_read_mb_s,
-disk_write_mb_s, network_latency_ms, active_connections, query_latency_p50_ms,
-query_latency_p99_ms, lock_wait_time_s, table_locks_waited, replication_lag_s,
-buffer_pool_hit_rate_pct, threads_running, error_rate_pct,
-request_latency_p50_ms, request_latency_p99_ms, throughput_rps; and raw
-samples query_latency_ms, request_latency_ms (one row per query or request).
-
-Other files (like this one) are skipped with a warning. Record from the
-baseline phase's start to the after phase's end; a 5 s interval is plenty.
-The full contract: docs/run-directory.md in canary-report's repository.
-";
+/// What `metrics/` takes, for the skeleton's README (the names from the
+/// one list the reader accepts).
+fn metrics_section() -> String {
+    format!(
+        "## `metrics/`\n\n\
+Time series and raw latency samples, read by `canary-report build` (optional):\n\n\
+- `*.csv`: long CSV, a header naming `timestamp,metric,value` (any order; other columns are\n  \
+labels), one sample per row; or a Grafana \"Download CSV\" export.\n\
+- `*.json`: a Prometheus `/api/v1/query_range` response, named after its metric when the\n  \
+series has no usable `__name__`.\n\
+- `*.sysbench.log`: sysbench's `--report-interval` output (its start time in `mapping.toml`).\n\n\
+Accepted metric names: {}.\n\n\
+Other files are skipped with a warning. Record from the baseline phase's start to the after\n\
+phase's end; a 5 s interval is plenty. The full contract: `docs/run-directory.md` in\n\
+canary-report's repository.\n",
+        crate::model::InputMetric::accepted_names()
+            .iter()
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
 
 fn readme(run_id: &str) -> String {
     format!(
@@ -170,7 +169,7 @@ starting with `EXAMPLE` is a placeholder: replace it or delete the field (only\n
 | File | What |\n|---|---|\n\
 | `manifest.json` | What the canary was meant to do, and who did it (required). |\n\
 | `events.jsonl` | The execution log: one JSON event per line, in time order (required; may be empty). |\n\
-| `metrics/` | Time series and raw latency samples (optional): see `metrics/README.txt`. |\n\n\
+| `metrics/` | Time series and raw latency samples (optional): see below. |\n\n\
 ## `manifest.json`, field by field\n\n\
 | Field | Meaning |\n|---|---|\n\
 | `schema_version` | Version of this format: `1`. |\n\
@@ -193,6 +192,7 @@ starting with `EXAMPLE` is a placeholder: replace it or delete the field (only\n
 | `max_connections` | The server's `max_connections`; active connections are judged as a share of it (no bound without it). |\n\
 | `human.sign_off[]` | `{{role, name, date, approved, notes}}`: section 9.1; `approved` stays `false` until the person signs. |\n\
 | `human.conditions[]` | `{{condition, owner, due}}`: conditions of an approval, added to those the rules derive (7.3). |\n\
+| `human.actions[]` | `{{item, priority, owner, due, status}}`: the action items of section 8. Without any, the report lists the template's follow-ups as suggestions, with no owner and no date: it never invents who does what by when. |\n\
 | `human.blockers[]` | `{{blocker, severity, owner, target}}`: blockers, added to those the rules derive (7.4); `severity` Critical or High. |\n\
 | `human.lessons[]` | `{{what_happened, impact, root_cause, action_item}}`: lessons learned (8.3). |\n\
 | `human.dashboards[]`, `human.related_documents[]` | `{{name, url, notes}}`: appendices B and C. |\n\
@@ -221,7 +221,8 @@ Every line has `ts` (RFC 3339) and `type`. The example lines of the skeleton are
 {{\"ts\":\"2026-11-20T19:50:01.582Z\",\"type\":\"log\",\"level\":\"INFO\",\"message\":\"Executing ADD INDEX statement...\"}}\n\
 ```\n\n\
 The full contract, with every field of every event: `docs/run-directory.md` in\n\
-canary-report's repository; JSON Schemas in its `schemas/`.\n"
+canary-report's repository; JSON Schemas in its `schemas/`.\n\n{}",
+        metrics_section()
     )
 }
 
@@ -265,6 +266,12 @@ pub fn init(dir: &Path, now: DateTime<Utc>) -> anyhow::Result<Vec<PathBuf>> {
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
         written.push(path);
     }
+    // An empty metrics/ for the samples: the notes on it are in README.md, so
+    // that nothing in it is a file build would skip with a warning.
+    let metrics = dir.join("metrics");
+    std::fs::create_dir_all(&metrics)
+        .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", metrics.display()))?;
+    written.push(metrics);
     Ok(written)
 }
 

@@ -270,7 +270,7 @@ fn format_of(path: &Path) -> Result<&'static str, &'static str> {
         Some("json") => Ok("prometheus"),
         Some("log") if super::sysbench::is_sysbench_log(path, &read_head(path)) => Ok("sysbench"),
         Some("log") => Err("a .log file is read only when it is sysbench output"),
-        _ => Err("only .csv and .json files are read from metrics/"),
+        _ => Err("only .csv, .json and sysbench .log files are read from metrics/"),
     }
 }
 
@@ -611,7 +611,7 @@ mod tests {
             m.warnings,
             vec![
                 "metrics/a/cpu_usage_pct.json: 1 NaN/Inf samples skipped",
-                "metrics/notes.txt: skipped (only .csv and .json files are read from metrics/)",
+                "metrics/notes.txt: skipped (only .csv, .json and sysbench .log files are read from metrics/)",
             ]
         );
     }

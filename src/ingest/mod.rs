@@ -158,7 +158,7 @@ mod tests {
             run.warnings,
             vec![
                 // file name order is byte order: upper case first
-                "metrics/README.txt: skipped (only .csv and .json files are read from metrics/)",
+                "metrics/README.txt: skipped (only .csv, .json and sysbench .log files are read from metrics/)",
                 "metrics/buffer_pool_hit_rate_pct.json: 18 NaN/Inf samples skipped",
             ]
         );

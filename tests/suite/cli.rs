@@ -160,3 +160,40 @@ fn a_bad_capture_option_is_bad_input_naming_what_it_got() {
         );
     }
 }
+
+#[test]
+fn messages_say_each_thing_once_and_point_to_the_fix() {
+    // A tree of runs: not "manifest.json missing", but how to build them.
+    canary()
+        .args(["build", "samples"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "samples: not a run directory (no manifest.json), but it holds 2 run directories: \
+             run-001, run-002; build them all with `canary-report build --all samples`",
+        ));
+    // The OS error once, not once per layer.
+    let dir = tempfile::tempdir().unwrap();
+    let nope = dir.path().join("nope.toml");
+    let out = canary()
+        .args(["build", "samples/run-001", "--out"])
+        .arg(dir.path().join("out"))
+        .arg("--thresholds")
+        .arg(&nope)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr.matches("No such file or directory").count(),
+        1,
+        "{stderr}"
+    );
+    // A missing run directory is one problem, in no file.
+    canary()
+        .arg("validate")
+        .arg(dir.path().join("absent"))
+        .assert()
+        .code(2)
+        .stdout(predicate::str::ends_with("absent: 1 problem\n"));
+}
