@@ -2521,3 +2521,22 @@ fn a_precheck_that_cannot_read_replication_status_names_the_privilege() {
     let passed = capture::run(&a).unwrap();
     assert_eq!(passed.reason, None, "{passed:?}");
 }
+
+#[test]
+fn a_dry_run_says_so_on_its_first_line() {
+    let server = mariadb::shared();
+    server.create_table("orders_dry_line", 1_000);
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let run = child(server, "orders_dry_line", &out, "--dry-run")
+        .wait_with_output()
+        .unwrap();
+    let stderr = std::fs::read_to_string(out.with_extension("stderr")).unwrap();
+    assert!(run.status.success(), "{stderr}");
+    let first = stderr.lines().next().unwrap_or_default();
+    assert!(
+        first.contains("DRY RUN of canary") && first.contains("nothing is changed or written"),
+        "{stderr}"
+    );
+    assert!(!out.exists(), "a dry run writes no run directory");
+}

@@ -406,11 +406,20 @@ impl Runner {
     fn run_phases(&mut self) -> Result<bool> {
         self.rec.log(
             "INFO",
-            format!(
-                "canary {} starting: {}",
-                self.cfg.run_id,
-                add_index_sql(&self.cfg)
-            ),
+            if self.cfg.dry_run {
+                format!(
+                    "DRY RUN of canary {}: pre-checks only; nothing is changed or written \
+                     (would run: {})",
+                    self.cfg.run_id,
+                    add_index_sql(&self.cfg)
+                )
+            } else {
+                format!(
+                    "canary {} starting: {}",
+                    self.cfg.run_id,
+                    add_index_sql(&self.cfg)
+                )
+            },
         )?;
         if let Some(dir) = self.rec.dir() {
             let dir = dir.display().to_string();
