@@ -365,7 +365,7 @@ fn run_build(args: BuildArgs) -> anyhow::Result<i32> {
     let built = build::build(&args.run, &opts)?;
     let d = &built.data;
     if let Some(path) = &args.junit {
-        write_file(path, &crate::junit::render(&[d]))?;
+        write_file(path, &crate::junit::render(&[d])?)?;
     }
     append_step_summary(&crate::junit::step_summary(d));
     if !args.quiet {
@@ -502,7 +502,7 @@ fn run_build_all(args: BuildArgs) -> anyhow::Result<i32> {
         .filter_map(|o| o.result.as_ref().ok().map(|b| &b.data))
         .collect();
     if let Some(path) = &args.junit {
-        write_file(path, &crate::junit::render(&built))?;
+        write_file(path, &crate::junit::render(&built)?)?;
     }
     append_step_summary(&index_md);
     let bad_input = outcomes

@@ -11,34 +11,16 @@
 //!   NO_DATA metric is `<skipped>`; a WARNING that does not block passes with
 //!   the warning in `<system-out>`.
 //!
-//! Every `<failure>` carries the reason as `message` and in its text. Text is
-//! XML-escaped and characters XML 1.0 cannot hold are replaced.
+//! Every `<failure>` carries the reason as `message` and in its text. The XML
+//! is written by `quick-junit` (escaping, and characters XML 1.0 cannot hold).
 
 use crate::judge::classify::Status;
 use crate::judge::rules::RuleResult;
 use crate::model::{Severity, plain_value};
 use crate::report::ReportData;
 use crate::report::summary::MetricRow;
+use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 use std::fmt::Write as _;
-
-/// Escapes text for an XML attribute or element, and replaces characters
-/// that XML 1.0 does not allow (control characters but tab, LF, CR) with U+FFFD.
-pub fn xml_escape(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for ch in s.chars() {
-        match ch {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&apos;"),
-            '\t' | '\n' | '\r' => o.push(ch),
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => o.push('\u{FFFD}'),
-            c => o.push(c),
-        }
-    }
-    o
-}
 
 /// One test case's outcome.
 enum Outcome {
@@ -148,28 +130,14 @@ fn metric_case(data: &ReportData, m: &MetricRow) -> Case {
     }
 }
 
-fn suite_xml(o: &mut String, data: &ReportData) -> (usize, usize, usize) {
+fn suite(data: &ReportData) -> TestSuite {
     let cases: Vec<Case> = data
         .reasons
         .iter()
         .map(|r| rule_case(&data.run_id, r))
         .chain(data.metrics.iter().map(|m| metric_case(data, m)))
         .collect();
-    let failures = cases
-        .iter()
-        .filter(|c| matches!(c.outcome, Outcome::Fail { .. }))
-        .count();
-    let skipped = cases
-        .iter()
-        .filter(|c| matches!(c.outcome, Outcome::Skip(_)))
-        .count();
-    let _ = writeln!(
-        o,
-        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\" time=\"0\">",
-        xml_escape(&data.run_id),
-        cases.len()
-    );
-    let _ = writeln!(o, "    <properties>");
+    let mut suite = TestSuite::new(data.run_id.as_str());
     for (name, value) in [
         ("decision", data.decision.key().to_string()),
         ("thresholds", data.thresholds.source.clone()),
@@ -179,67 +147,39 @@ fn suite_xml(o: &mut String, data: &ReportData) -> (usize, usize, usize) {
         ),
         ("generator", data.generator.clone()),
     ] {
-        let _ = writeln!(
-            o,
-            "      <property name=\"{name}\" value=\"{}\"/>",
-            xml_escape(&value)
-        );
+        suite.add_property(Property::new(name, value));
     }
-    let _ = writeln!(o, "    </properties>");
-    for c in &cases {
-        let open = format!(
-            "    <testcase name=\"{}\" classname=\"{}\" time=\"0\"",
-            xml_escape(&c.name),
-            xml_escape(&c.classname)
-        );
-        match &c.outcome {
-            Outcome::Pass(None) => {
-                let _ = writeln!(o, "{open}/>");
-            }
-            Outcome::Pass(Some(out)) => {
-                let _ = writeln!(
-                    o,
-                    "{open}>\n      <system-out>{}</system-out>\n    </testcase>",
-                    xml_escape(out)
-                );
-            }
+    for c in cases {
+        let (status, out) = match c.outcome {
+            Outcome::Pass(out) => (TestCaseStatus::success(), out),
             Outcome::Fail { kind, message } => {
-                let _ = writeln!(
-                    o,
-                    "{open}>\n      <failure message=\"{}\" type=\"{}\">{}</failure>\n    </testcase>",
-                    xml_escape(message),
-                    xml_escape(kind),
-                    xml_escape(message)
-                );
+                let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                s.set_message(message.as_str())
+                    .set_type(kind)
+                    .set_description(message.as_str());
+                (s, None)
             }
             Outcome::Skip(why) => {
-                let _ = writeln!(
-                    o,
-                    "{open}>\n      <skipped message=\"{}\"/>\n    </testcase>",
-                    xml_escape(why)
-                );
+                let mut s = TestCaseStatus::skipped();
+                s.set_message(why);
+                (s, None)
             }
+        };
+        let mut case = TestCase::new(c.name, status);
+        case.set_classname(c.classname);
+        if let Some(out) = out {
+            case.set_system_out(out);
         }
+        suite.add_test_case(case);
     }
-    let _ = writeln!(o, "  </testsuite>");
-    (cases.len(), failures, skipped)
+    suite
 }
 
 /// The JUnit XML of one or more runs: one test suite each.
-pub fn render(runs: &[&ReportData]) -> String {
-    let mut body = String::new();
-    let (mut tests, mut failures, mut skipped) = (0, 0, 0);
-    for d in runs {
-        let (t, f, s) = suite_xml(&mut body, d);
-        tests += t;
-        failures += f;
-        skipped += s;
-    }
-    format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
-         <testsuites name=\"canary-report\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\" time=\"0\">\n\
-         {body}</testsuites>\n"
-    )
+pub fn render(runs: &[&ReportData]) -> Result<String, quick_junit::SerializeError> {
+    let mut report = Report::new("canary-report");
+    report.add_test_suites(runs.iter().map(|d| suite(d)));
+    report.to_string()
 }
 
 /// Markdown for `$GITHUB_STEP_SUMMARY`: the quick summary and the blockers.
