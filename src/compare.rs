@@ -437,58 +437,95 @@ pub fn render_text(c: &Comparison) -> String {
     let _ = writeln!(o, "A: {}", side_title(&c.a));
     let _ = writeln!(o, "B: {}", side_title(&c.b));
     let _ = writeln!(o);
-    let mark = |changed: bool| if changed { "  <- changed" } else { "" };
-    let _ = writeln!(o, "{:<34} {:<27} {:<27}", "", "A", "B");
-    let _ = writeln!(
-        o,
-        "{:<34} {:<27} {:<27}{}",
-        "decision",
-        c.a.decision.key(),
-        c.b.decision.key(),
-        mark(c.decision_changed)
-    );
-    let _ = writeln!(
-        o,
-        "{:<34} {:<27} {:<27}",
-        "rules passed",
-        format!("{}/{}", c.a.rules_passed, c.a.rules_total),
-        format!("{}/{}", c.b.rules_passed, c.b.rules_total)
-    );
+    let mark = |changed: bool| if changed { "<- changed" } else { "" }.to_string();
     let counts = |s: &Side| {
         format!(
             "{} ok, {} warn, {} crit, {} n/d",
             s.ok, s.warning, s.critical, s.no_data
         )
     };
-    let _ = writeln!(
-        o,
-        "{:<34} {:<27} {:<27}",
-        "metrics",
-        counts(&c.a),
-        counts(&c.b)
-    );
+    o.push_str(&aligned(
+        "",
+        &[
+            vec!["".into(), "A".into(), "B".into(), String::new()],
+            vec![
+                "decision".into(),
+                c.a.decision.key().into(),
+                c.b.decision.key().into(),
+                mark(c.decision_changed),
+            ],
+            vec![
+                "rules passed".into(),
+                format!("{}/{}", c.a.rules_passed, c.a.rules_total),
+                format!("{}/{}", c.b.rules_passed, c.b.rules_total),
+                String::new(),
+            ],
+            vec!["metrics".into(), counts(&c.a), counts(&c.b), String::new()],
+        ],
+    ));
     let _ = writeln!(o, "\nrules:");
-    for r in &c.rules {
-        let _ = writeln!(
-            o,
-            "  {:<32} {:<27} {:<27}{}",
-            r.rule.key(),
-            pass_word(&r.a),
-            pass_word(&r.b),
-            mark(r.changed)
-        );
-    }
+    let rules: Vec<Vec<String>> = c
+        .rules
+        .iter()
+        .map(|r| {
+            vec![
+                r.rule.key().into(),
+                pass_word(&r.a).into(),
+                pass_word(&r.b).into(),
+                mark(r.changed),
+            ]
+        })
+        .collect();
+    o.push_str(&aligned("  ", &rules));
     let _ = writeln!(o, "\nmetrics (baseline / during / post, status):");
-    for m in &c.metrics {
-        let a = format!("{} {}", values(&m.a, &m.unit), m.a.status.key());
-        let b = format!("{} {}", values(&m.b, &m.unit), m.b.status.key());
-        let _ = writeln!(o, "  {:<34} {a:<44} {b}{}", m.label, mark(m.changed));
-    }
+    let metrics: Vec<Vec<String>> = c
+        .metrics
+        .iter()
+        .map(|m| {
+            vec![
+                m.label.clone(),
+                format!("{} {}", values(&m.a, &m.unit), m.a.status.key()),
+                format!("{} {}", values(&m.b, &m.unit), m.b.status.key()),
+                mark(m.changed),
+            ]
+        })
+        .collect();
+    o.push_str(&aligned("  ", &metrics));
     let _ = writeln!(o, "\nwhat changed:");
     for ch in &c.changes {
         let _ = writeln!(o, "  - {ch}");
     }
     o
+}
+
+/// Rows as columns as wide as their widest cell (two spaces apart), each
+/// line after `indent`, trailing space trimmed: no cell runs into the next
+/// whatever its length.
+fn aligned(indent: &str, rows: &[Vec<String>]) -> String {
+    let width = |s: &str| s.chars().count();
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..columns)
+        .map(|i| {
+            rows.iter()
+                .filter_map(|r| r.get(i))
+                .map(|c| width(c))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        let mut line = indent.to_string();
+        for (i, cell) in row.iter().enumerate() {
+            line.push_str(cell);
+            if i + 1 < row.len() {
+                line.push_str(&" ".repeat(widths[i] - width(cell) + 2));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
 }
 
 fn md(s: &str) -> String {
@@ -576,4 +613,31 @@ pub fn render_json(c: &Comparison) -> String {
     let mut s = serde_json::to_string_pretty(c).expect("a comparison is plain values");
     s.push('\n');
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_are_as_wide_as_their_widest_cell() {
+        let long = "x".repeat(60);
+        let rows = vec![
+            vec![
+                "a".to_string(),
+                long.clone(),
+                "B1".into(),
+                "<- changed".into(),
+            ],
+            vec![long.clone(), "short".into(), "B2".into(), String::new()],
+        ];
+        let text = aligned("  ", &rows);
+        let lines: Vec<&str> = text.lines().collect();
+        // Each column starts at the same place in every line, two spaces
+        // after the widest cell before it, and nothing runs together.
+        let at = |line: &str, cell: &str| line.find(cell).unwrap();
+        assert_eq!(at(lines[0], "B1"), at(lines[1], "B2"));
+        assert_eq!(at(lines[0], "B1"), 2 + 60 + 2 + 60 + 2);
+        assert_eq!(lines[1], format!("  {long}  short{}B2", " ".repeat(57)));
+    }
 }
