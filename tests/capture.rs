@@ -291,6 +291,7 @@ fn logs(evs: &[EventRecord]) -> Vec<&str> {
 
 #[test]
 fn clean_run_creates_the_index_and_records_every_phase() {
+    needs_mariadb!("clean_run_creates_the_index_and_records_every_phase");
     let t0 = Instant::now();
     let server = mariadb::shared();
     server.create_table("orders_clean", 100_000);
@@ -497,6 +498,7 @@ fn clean_run_creates_the_index_and_records_every_phase() {
 
 #[test]
 fn kill_switch_turned_on_during_the_alter_kills_it() {
+    needs_mariadb!("kill_switch_turned_on_during_the_alter_kills_it");
     let t0 = Instant::now();
     let server = mariadb::shared();
     server.create_table("orders_kill", 50_000);
@@ -656,6 +658,7 @@ fn load_in_monitoring(server: &MariaDb, out: &Path) -> Sleepers {
 
 #[test]
 fn critical_breach_during_monitoring_drops_the_index() {
+    needs_mariadb!("critical_breach_during_monitoring_drops_the_index");
     let t0 = Instant::now();
     let guard = own_server();
     let server = &*guard;
@@ -804,6 +807,7 @@ fn critical_breach_during_monitoring_drops_the_index() {
 
 #[test]
 fn no_auto_rollback_records_the_breach_and_keeps_the_index() {
+    needs_mariadb!("no_auto_rollback_records_the_breach_and_keeps_the_index");
     let guard = own_server();
     let server = &*guard;
     server.create_table("orders_noauto", 20_000);
@@ -899,6 +903,7 @@ fn critical_baseline_incident<'a>(evs: &'a [EventRecord], starts: &str) -> &'a E
 
 #[test]
 fn a_baseline_already_beyond_a_critical_bound_stops_before_the_ddl() {
+    needs_mariadb!("a_baseline_already_beyond_a_critical_bound_stops_before_the_ddl");
     let t0 = Instant::now();
     let server = mariadb::shared();
     server.create_table("orders_hot", 5_000);
@@ -1011,6 +1016,7 @@ fn a_baseline_already_beyond_a_critical_bound_stops_before_the_ddl() {
 
 #[test]
 fn a_baseline_shorter_than_the_sustained_time_is_judged_as_a_whole() {
+    needs_mariadb!("a_baseline_shorter_than_the_sustained_time_is_judged_as_a_whole");
     let server = mariadb::shared();
     server.create_table("orders_hot_mean", 5_000);
     let tmp = tempfile::tempdir().unwrap();
@@ -1059,6 +1065,7 @@ fn a_baseline_shorter_than_the_sustained_time_is_judged_as_a_whole() {
 
 #[test]
 fn an_alter_giving_up_on_the_metadata_lock_changes_nothing() {
+    needs_mariadb!("an_alter_giving_up_on_the_metadata_lock_changes_nothing");
     let server = mariadb::shared();
     server.create_table("orders_mdl", 5_000);
     let mut blocker = server.conn();
@@ -1127,6 +1134,7 @@ fn an_alter_giving_up_on_the_metadata_lock_changes_nothing() {
 
 #[test]
 fn unreachable_kill_switch_refuses_at_the_precheck() {
+    needs_mariadb!("unreachable_kill_switch_refuses_at_the_precheck");
     let server = mariadb::shared();
     server.create_table("orders_unreach", 1_000);
     let tmp = tempfile::tempdir().unwrap();
@@ -1190,6 +1198,7 @@ fn unreachable_kill_switch_refuses_at_the_precheck() {
 
 #[test]
 fn kill_switch_api_failing_mid_run_rolls_back() {
+    needs_mariadb!("kill_switch_api_failing_mid_run_rolls_back");
     let server = mariadb::shared();
     server.create_table("orders_apifail", 20_000);
     let ks = KillSwitchServer::start();
@@ -1251,6 +1260,7 @@ fn kill_switch_api_failing_mid_run_rolls_back() {
 
 #[test]
 fn every_kind_of_kill_switch_failure_reads_as_on() {
+    needs_mariadb!("every_kind_of_kill_switch_failure_reads_as_on");
     let server = mariadb::shared();
     server.create_table("orders_dry", 1_000);
     let ks = KillSwitchServer::start();
@@ -1306,6 +1316,7 @@ fn every_kind_of_kill_switch_failure_reads_as_on() {
 
 #[test]
 fn precheck_refusals_change_nothing() {
+    needs_mariadb!("precheck_refusals_change_nothing");
     let server = mariadb::shared();
     server.create_table("orders_pre", 1_000);
     let mut c = server.conn();
@@ -1363,6 +1374,7 @@ fn precheck_refusals_change_nothing() {
 
 #[test]
 fn identifier_injection_is_refused_before_touching_the_server() {
+    needs_mariadb!("identifier_injection_is_refused_before_touching_the_server");
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("run");
     let flag = format!("file:{}", tmp.path().join("flag").display());
@@ -1421,6 +1433,7 @@ fn identifier_injection_is_refused_before_touching_the_server() {
 
 #[test]
 fn server_killed_mid_monitoring_leaves_a_readable_run() {
+    needs_mariadb!("server_killed_mid_monitoring_leaves_a_readable_run");
     let t0 = Instant::now();
     let mut server = MariaDb::start("Kill-Me-Pw-1");
     server.create_table("orders_crash", 20_000);
@@ -1583,6 +1596,7 @@ fn command(server: &MariaDb, table: &str, out: &Path, extra: &str) -> std::proce
 
 #[test]
 fn the_password_is_written_nowhere() {
+    needs_mariadb!("the_password_is_written_nowhere");
     let server = mariadb::shared();
     server.create_table("orders_pw", 5_000);
     let tmp = tempfile::tempdir().unwrap();
@@ -1611,11 +1625,13 @@ fn the_password_is_written_nowhere() {
 
 #[test]
 fn ctrl_c_rolls_back_as_a_manual_decision() {
+    needs_mariadb!("ctrl_c_rolls_back_as_a_manual_decision");
     operator_signal_rolls_back("INT", "orders_ctrlc");
 }
 
 #[test]
 fn sigterm_rolls_back_like_ctrl_c() {
+    needs_mariadb!("sigterm_rolls_back_like_ctrl_c");
     // A service manager stopping capture mid-canary must not leave the index
     // half-judged: SIGTERM is the operator's stop, as Ctrl-C is.
     operator_signal_rolls_back("TERM", "orders_sigterm");
@@ -1750,6 +1766,7 @@ impl Drop for RestartReplication<'_> {
 
 #[test]
 fn replica_lag_is_read_from_the_replica() {
+    needs_mariadb!("replica_lag_is_read_from_the_replica");
     let t0 = Instant::now();
     let pair = replica_pair();
     let _only = REPLICA_LOCK.lock().unwrap_or_else(|e| e.into_inner());
@@ -1845,6 +1862,7 @@ fn replica_lag_is_read_from_the_replica() {
 
 #[test]
 fn replication_stopped_on_the_replica_rolls_back() {
+    needs_mariadb!("replication_stopped_on_the_replica_rolls_back");
     let t0 = Instant::now();
     let pair = replica_pair();
     let _only = REPLICA_LOCK.lock().unwrap_or_else(|e| e.into_inner());
@@ -1962,6 +1980,7 @@ fn replication_stopped_on_the_replica_rolls_back() {
 
 #[test]
 fn a_replica_that_is_not_one_is_refused_before_anything_changes() {
+    needs_mariadb!("a_replica_that_is_not_one_is_refused_before_anything_changes");
     // The shared server is no replica: given as --replica, the pre-check
     // refuses, through the real binary, with exit code 6 (nothing changed).
     let server = mariadb::shared();
@@ -2006,6 +2025,7 @@ fn a_replica_that_is_not_one_is_refused_before_anything_changes() {
 
 #[test]
 fn tls_is_verified_recorded_and_required() {
+    needs_mariadb!("tls_is_verified_recorded_and_required");
     let t0 = Instant::now();
     let server = &replica_pair().primary;
     server.create_table("orders_tls", 20_000);
@@ -2240,6 +2260,7 @@ impl Drop for Forwarder {
 
 #[test]
 fn an_unreachable_replica_fails_safe() {
+    needs_mariadb!("an_unreachable_replica_fails_safe");
     let t0 = Instant::now();
     let pair = replica_pair();
     let _only = REPLICA_LOCK.lock().unwrap_or_else(|e| e.into_inner());
@@ -2334,6 +2355,7 @@ fn an_unreachable_replica_fails_safe() {
 /// sleeping sessions run, until the sampler has recorded them.
 #[test]
 fn a_critical_window_during_the_ddl_rolls_back_and_the_report_agrees() {
+    needs_mariadb!("a_critical_window_during_the_ddl_rolls_back_and_the_report_agrees");
     let t0 = Instant::now();
     let guard = own_server();
     let server = &*guard;
@@ -2481,6 +2503,7 @@ fn a_critical_window_during_the_ddl_rolls_back_and_the_report_agrees() {
 
 #[test]
 fn a_precheck_that_cannot_read_replication_status_names_the_privilege() {
+    needs_mariadb!("a_precheck_that_cannot_read_replication_status_names_the_privilege");
     let server = mariadb::shared();
     server.create_table("orders_priv", 1_000);
     // The documented privileges on the table and PROCESS, not SLAVE MONITOR.
@@ -2524,6 +2547,7 @@ fn a_precheck_that_cannot_read_replication_status_names_the_privilege() {
 
 #[test]
 fn a_dry_run_says_so_on_its_first_line() {
+    needs_mariadb!("a_dry_run_says_so_on_its_first_line");
     let server = mariadb::shared();
     server.create_table("orders_dry_line", 1_000);
     let tmp = tempfile::tempdir().unwrap();

@@ -495,6 +495,7 @@ fn loaded_loopback_thresholds(dir: &Path) -> PathBuf {
 
 #[test]
 fn server_restarted_mid_baseline_stops_before_the_ddl() {
+    needs_mariadb!("server_restarted_mid_baseline_stops_before_the_ddl");
     let t0 = Instant::now();
     let mut server = dedicated();
     server.create_table("orders_restart", 20_000);
@@ -558,6 +559,7 @@ fn server_restarted_mid_baseline_stops_before_the_ddl() {
 
 #[test]
 fn server_killed_mid_alter_is_verified_rolled_back_once_it_is_back() {
+    needs_mariadb!("server_killed_mid_alter_is_verified_rolled_back_once_it_is_back");
     let t0 = Instant::now();
     let mut server = dedicated();
     server.create_wide_table("orders_crash_alter", 200_000);
@@ -659,6 +661,7 @@ fn server_killed_mid_alter_is_verified_rolled_back_once_it_is_back() {
 
 #[test]
 fn server_restarted_mid_monitoring_rolls_back_once_it_is_back() {
+    needs_mariadb!("server_restarted_mid_monitoring_rolls_back_once_it_is_back");
     let t0 = Instant::now();
     let mut server = dedicated();
     server.create_table("orders_restart_mon", 20_000);
@@ -784,6 +787,7 @@ fn crash_mid_monitoring(
 
 #[test]
 fn a_crash_is_waited_for_with_default_settings_then_rolled_back() {
+    needs_mariadb!("a_crash_is_waited_for_with_default_settings_then_rolled_back");
     for (table, down_for) in [("orders_crash_10s", 10), ("orders_crash_60s", 60)] {
         let t0 = Instant::now();
         let (done, out, _tmp) = crash_mid_monitoring(table, Duration::from_secs(down_for), &[]);
@@ -821,6 +825,9 @@ fn a_crash_is_waited_for_with_default_settings_then_rolled_back() {
 
 #[test]
 fn a_server_back_after_the_deadline_is_exit_5_and_the_report_says_the_index_is_there() {
+    needs_mariadb!(
+        "a_server_back_after_the_deadline_is_exit_5_and_the_report_says_the_index_is_there"
+    );
     let (done, out, _tmp) = crash_mid_monitoring(
         "orders_crash_late",
         Duration::from_secs(10),
@@ -870,6 +877,7 @@ fn sessions_of(server: &MariaDb, user: &str) -> Vec<u64> {
 
 #[test]
 fn killed_sampler_and_probe_sessions_reconnect_and_go_on() {
+    needs_mariadb!("killed_sampler_and_probe_sessions_reconnect_and_go_on");
     let t0 = Instant::now();
     let guard = dedicated();
     let server = &*guard;
@@ -1003,6 +1011,7 @@ fn killed_sampler_and_probe_sessions_reconnect_and_go_on() {
 
 #[test]
 fn killing_the_alters_session_is_a_failed_ddl_that_changed_nothing() {
+    needs_mariadb!("killing_the_alters_session_is_a_failed_ddl_that_changed_nothing");
     let t0 = Instant::now();
     let server = mariadb::shared();
     server.create_wide_table("orders_ddlkill", 200_000);
@@ -1124,6 +1133,13 @@ impl Drop for Tmpfs {
 
 #[test]
 fn a_full_disk_rolls_back_and_keeps_what_was_written() {
+    needs_mariadb!("a_full_disk_rolls_back_and_keeps_what_was_written");
+    if support::skip_for_want_of(
+        "a_full_disk_rolls_back_and_keeps_what_was_written",
+        support::missing_root(),
+    ) {
+        return;
+    }
     let t0 = Instant::now();
     let server = mariadb::shared();
     server.create_table("orders_diskfull", 20_000);
@@ -1207,6 +1223,7 @@ struct SignalCase {
 
 #[test]
 fn signals_in_each_phase_stop_safely() {
+    needs_mariadb!("signals_in_each_phase_stop_safely");
     let t0 = Instant::now();
     let server = mariadb::shared();
     let cases = [
@@ -1416,6 +1433,7 @@ fn signal_case(server: &MariaDb, case: &SignalCase) {
 
 #[test]
 fn the_password_is_not_in_the_process_title() {
+    needs_mariadb!("the_password_is_not_in_the_process_title");
     let server = mariadb::shared();
     server.create_table("orders_title", 5_000);
     let login = own_user(server, "canary_title");

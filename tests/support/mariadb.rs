@@ -73,17 +73,19 @@ impl MariaDb {
         // Two bootstraps at once trip over each other: one at a time.
         static INSTALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
         let guard = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
-        let out = Command::new("mariadb-install-db")
-            .args([
-                "--no-defaults",
-                &format!("--datadir={}", data.display()),
-                "--auth-root-authentication-method=normal",
-                "--skip-test-db",
-                "--user=root",
-                &format!("--tmpdir={}", tmp.display()),
-            ])
-            .output()
-            .expect("mariadb-install-db not found: apt-get install mariadb-server");
+        let out = Command::new(
+            super::program_path("mariadb-install-db").unwrap_or("mariadb-install-db".into()),
+        )
+        .args([
+            "--no-defaults",
+            &format!("--datadir={}", data.display()),
+            "--auth-root-authentication-method=normal",
+            "--skip-test-db",
+            "--user=root",
+            &format!("--tmpdir={}", tmp.display()),
+        ])
+        .output()
+        .expect("mariadb-install-db not found: apt-get install mariadb-server");
         if !out.status.success() {
             let _ = std::fs::remove_dir_all(&dir);
             panic!(
@@ -112,7 +114,7 @@ impl MariaDb {
                 format!("--ssl-key={}", tls.join("server-key.pem").display()),
             ]);
         }
-        let child = Command::new("mariadbd")
+        let child = Command::new(super::program_path("mariadbd").unwrap_or("mariadbd".into()))
             .args([
                 "--no-defaults".to_string(),
                 format!("--datadir={}", data.display()),
