@@ -170,93 +170,138 @@ fn main_file(b: &Built) -> Option<&PathBuf> {
         .find_map(|name| b.files.iter().find(|f| f.ends_with(name)))
 }
 
-fn md_cell(s: &str) -> String {
-    s.replace('|', "\\|").replace(['\n', '\r'], " ")
+/// One row of the index.
+#[derive(Debug, serde::Serialize)]
+struct IndexRow {
+    rel: String,
+    run_id: String,
+    decision: &'static str,
+    approved: bool,
+    rules_passed: usize,
+    rules_total: usize,
+    ok: usize,
+    warning: usize,
+    critical: usize,
+    no_data: usize,
+    /// The run's main file, relative to the index, and as a URL path.
+    link: Option<String>,
+    href: Option<String>,
+    error: Option<IndexError>,
 }
 
-/// `index.md`.
-pub fn render_index_md(root: &Path, outcomes: &[RunOutcome]) -> String {
-    let mut o = String::new();
+#[derive(Debug, serde::Serialize)]
+struct IndexError {
+    kind: &'static str,
+    message: String,
+}
+
+/// What the index templates show.
+#[derive(Debug, serde::Serialize)]
+struct IndexView {
+    title: String,
+    summary: String,
+    rows: Vec<IndexRow>,
+}
+
+fn index_view(root: &Path, outcomes: &[RunOutcome]) -> IndexView {
     let ok = outcomes.iter().filter(|r| r.result.is_ok()).count();
-    let _ = writeln!(
-        o,
-        "# Canary reports: {}\n",
-        md_cell(&root.display().to_string())
-    );
-    let _ = writeln!(
-        o,
-        "{}: {} built, {} failed.\n",
-        counted(outcomes.len(), "run"),
-        ok,
-        outcomes.len() - ok
-    );
-    let _ = writeln!(
-        o,
-        "| Run | Run ID | Decision | Rules passed | OK | WARNING | CRITICAL | NO_DATA | Report |\n\
-         |-----|--------|----------|--------------|----|---------|----------|---------|--------|"
-    );
-    for r in outcomes {
-        let rel = md_cell(&link_path(&r.rel));
-        match &r.result {
-            Ok(b) => {
-                let d = &b.data;
-                let c = &d.counts.total;
-                let link = main_file(b)
-                    .map(|f| format!("[{}]({})", link_path(f), link_path(f)))
-                    .unwrap_or_default();
-                let _ = writeln!(
-                    o,
-                    "| {rel} | {} | {} {} | {}/{} | {} | {} | {} | {} | {link} |",
-                    md_cell(&d.run_id),
-                    if d.approved() { "✅" } else { "⛔" },
-                    d.decision.key(),
-                    d.reasons.iter().filter(|x| x.passed).count(),
-                    d.reasons.len(),
-                    c.ok,
-                    c.warning,
-                    c.critical,
-                    c.no_data
-                );
+    let rows = outcomes
+        .iter()
+        .map(|r| {
+            let rel = link_path(&r.rel);
+            match &r.result {
+                Ok(b) => {
+                    let d = &b.data;
+                    let c = &d.counts.total;
+                    let link = main_file(b).map(|f| link_path(f));
+                    IndexRow {
+                        rel,
+                        run_id: d.run_id.clone(),
+                        decision: d.decision.key(),
+                        approved: d.decision == Verdict::ApprovedForLimitedProd,
+                        rules_passed: d.reasons.iter().filter(|x| x.passed).count(),
+                        rules_total: d.reasons.len(),
+                        ok: c.ok,
+                        warning: c.warning,
+                        critical: c.critical,
+                        no_data: c.no_data,
+                        href: link.as_deref().map(url_path),
+                        link,
+                        error: None,
+                    }
+                }
+                Err(e) => IndexRow {
+                    rel,
+                    run_id: String::new(),
+                    decision: "",
+                    approved: false,
+                    rules_passed: 0,
+                    rules_total: 0,
+                    ok: 0,
+                    warning: 0,
+                    critical: 0,
+                    no_data: 0,
+                    link: None,
+                    href: None,
+                    error: Some(IndexError {
+                        kind: if e.bad_input { "BAD INPUT" } else { "ERROR" },
+                        // One line: it stands in a table row and a list item.
+                        message: e.message.replace(['\n', '\r'], " "),
+                    }),
+                },
             }
-            Err(e) => {
-                let _ = writeln!(
-                    o,
-                    "| {rel} | - | ❌ {} | - | - | - | - | - | - |",
-                    if e.bad_input { "BAD INPUT" } else { "ERROR" }
-                );
-            }
-        }
+        })
+        .collect();
+    IndexView {
+        title: root.display().to_string(),
+        summary: format!(
+            "{}: {} built, {} failed.",
+            counted(outcomes.len(), "run"),
+            ok,
+            outcomes.len() - ok
+        ),
+        rows,
     }
-    let errors: Vec<&RunOutcome> = outcomes.iter().filter(|r| r.result.is_err()).collect();
-    if !errors.is_empty() {
-        let _ = writeln!(o, "\n## Errors\n");
-        for r in errors {
-            if let Err(e) = &r.result {
-                let _ = writeln!(
-                    o,
-                    "- **{}**: {}",
-                    md_cell(&link_path(&r.rel)),
-                    md_cell(&e.message)
-                );
-            }
-        }
-    }
-    o
 }
 
-fn html_escape(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for ch in s.chars() {
-        match ch {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&#39;"),
-            c => o.push(c),
-        }
+/// Renders `template` with the index's view (for Markdown, table cells made
+/// safe as the report's are).
+fn render_index(
+    template: &str,
+    root: &Path,
+    outcomes: &[RunOutcome],
+) -> Result<String, minijinja::Error> {
+    let view = index_view(root, outcomes);
+    let env = crate::report::environment();
+    let mut json = serde_json::to_value(&view).map_err(|e| {
+        minijinja::Error::new(minijinja::ErrorKind::BadSerialization, e.to_string())
+    })?;
+    if template.ends_with(".md") {
+        json = crate::report::escape_cells(json);
     }
-    o
+    let errors: Vec<serde_json::Value> = json["rows"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| !r["error"].is_null())
+        .cloned()
+        .collect();
+    let context = minijinja::context! {
+        errors => minijinja::Value::from(minijinja::value::Serde(&errors)),
+        ..minijinja::Value::from(minijinja::value::Serde(&json))
+    };
+    env.get_template(template)?.render(context)
+}
+
+/// `index.md`. Table cells are made safe as the report's are.
+pub fn render_index_md(root: &Path, outcomes: &[RunOutcome]) -> Result<String, minijinja::Error> {
+    render_index("index.md", root, outcomes)
+}
+
+/// `index.html`: one self-contained page, no scripts, no external resources;
+/// every value escaped by the template environment.
+pub fn render_index_html(root: &Path, outcomes: &[RunOutcome]) -> Result<String, minijinja::Error> {
+    render_index("index.html", root, outcomes)
 }
 
 /// Percent-encodes what a relative URL path cannot hold as is.
@@ -269,84 +314,5 @@ fn url_path(s: &str) -> String {
             let _ = write!(o, "%{b:02X}");
         }
     }
-    o
-}
-
-/// `index.html`: one self-contained page, no scripts, no external resources.
-pub fn render_index_html(root: &Path, outcomes: &[RunOutcome]) -> String {
-    let mut o = String::new();
-    let title = format!("Canary reports: {}", root.display());
-    let ok = outcomes.iter().filter(|r| r.result.is_ok()).count();
-    let _ = write!(
-        o,
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>{}</title>\n<style>\n\
-         body{{font-family:system-ui,sans-serif;margin:2rem;color:#222}}\n\
-         table{{border-collapse:collapse}}\n\
-         th,td{{border:1px solid #ccc;padding:.35rem .6rem;text-align:left}}\n\
-         th{{background:#f3f3f3}}\n\
-         td.num{{text-align:right}}\n\
-         .approved{{color:#106b21;font-weight:600}}\n\
-         .stop{{color:#a4000f;font-weight:600}}\n\
-         .error{{color:#a4000f}}\n\
-         </style>\n</head>\n<body>\n<h1>{}</h1>\n<p>{}: {} built, {} failed.</p>\n",
-        html_escape(&title),
-        html_escape(&title),
-        counted(outcomes.len(), "run"),
-        ok,
-        outcomes.len() - ok
-    );
-    o.push_str(
-        "<table>\n<thead><tr><th>Run</th><th>Run ID</th><th>Decision</th><th>Rules passed</th>\
-         <th>OK</th><th>WARNING</th><th>CRITICAL</th><th>NO_DATA</th><th>Report</th></tr></thead>\n<tbody>\n",
-    );
-    for r in outcomes {
-        let rel = html_escape(&link_path(&r.rel));
-        match &r.result {
-            Ok(b) => {
-                let d = &b.data;
-                let c = &d.counts.total;
-                let link = main_file(b)
-                    .map(|f| {
-                        let p = link_path(f);
-                        format!(
-                            "<a href=\"{}\">{}</a>",
-                            html_escape(&url_path(&p)),
-                            html_escape(&p)
-                        )
-                    })
-                    .unwrap_or_default();
-                let _ = writeln!(
-                    o,
-                    "<tr><td>{rel}</td><td>{}</td><td class=\"{}\">{}</td><td class=\"num\">{}/{}</td>\
-                     <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
-                     <td class=\"num\">{}</td><td>{link}</td></tr>",
-                    html_escape(&d.run_id),
-                    if d.decision == Verdict::ApprovedForLimitedProd {
-                        "approved"
-                    } else {
-                        "stop"
-                    },
-                    d.decision.key(),
-                    d.reasons.iter().filter(|x| x.passed).count(),
-                    d.reasons.len(),
-                    c.ok,
-                    c.warning,
-                    c.critical,
-                    c.no_data
-                );
-            }
-            Err(e) => {
-                let _ = writeln!(
-                    o,
-                    "<tr><td>{rel}</td><td>-</td><td class=\"error\">{}</td><td colspan=\"6\" class=\"error\">{}</td></tr>",
-                    if e.bad_input { "BAD INPUT" } else { "ERROR" },
-                    html_escape(&e.message)
-                );
-            }
-        }
-    }
-    o.push_str("</tbody>\n</table>\n</body>\n</html>\n");
     o
 }

@@ -486,14 +486,14 @@ fn run_build_all(args: BuildArgs) -> anyhow::Result<i32> {
         mapping: args.mapping.clone(),
     };
     let outcomes = batch::build_all(root, &runs, &out, &opts, usize::from(args.jobs));
-    let index_md = batch::render_index_md(root, &outcomes);
+    let index_md = batch::render_index_md(root, &outcomes)?;
     build::write_outputs(
         &out,
         &[
             ("index.md".to_string(), index_md.clone()),
             (
                 "index.html".to_string(),
-                batch::render_index_html(root, &outcomes),
+                batch::render_index_html(root, &outcomes)?,
             ),
         ],
     )?;

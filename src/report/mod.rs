@@ -19,6 +19,8 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "report.html",
         include_str!("../../templates/report.html.j2"),
     ),
+    ("index.md", include_str!("../../templates/index.md.j2")),
+    ("index.html", include_str!("../../templates/index.html.j2")),
 ];
 
 /// GitHub's heading anchor: lower case, punctuation dropped, spaces to dashes.
@@ -72,7 +74,9 @@ fn md_cell_safe(view: &ReportView) -> Result<minijinja::Value, minijinja::Error>
     )))
 }
 
-fn escape_cells(v: serde_json::Value) -> serde_json::Value {
+/// Escapes the `|` of one-line strings so that no value breaks a Markdown
+/// table.
+pub(crate) fn escape_cells(v: serde_json::Value) -> serde_json::Value {
     use serde_json::Value;
     match v {
         Value::String(s) if s.contains('|') || s.contains('\n') => {
