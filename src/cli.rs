@@ -387,8 +387,9 @@ fn run_build(args: BuildArgs) -> anyhow::Result<i32> {
         for b in &d.blockers {
             writeln!(out, "  blocker: {}: {}", b.rule.key(), b.detail)?;
         }
+        // Warnings are about the inputs, not the result: stderr.
         for w in &d.warnings {
-            writeln!(out, "  warning: {w}")?;
+            eprintln!("warning: {w}");
         }
         // Name the reports; count the charts.
         let (charts, reports): (Vec<_>, Vec<_>) = built

@@ -197,3 +197,28 @@ fn messages_say_each_thing_once_and_point_to_the_fix() {
         .code(2)
         .stdout(predicate::str::ends_with("absent: 1 problem\n"));
 }
+
+#[test]
+fn warnings_go_to_stderr_and_results_to_stdout() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = canary()
+        .args(["build", "tests/fixtures/real-example", "--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(
+        stdout.starts_with("CANARY-EXEC-V1-MARIADB: STOP_AND_FIX"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("warning:"), "{stdout}");
+    assert!(
+        stderr.contains(
+            "warning: metrics/sysbench.sysbench.log: 53 reports with no completed transaction"
+        ),
+        "{stderr}"
+    );
+}
