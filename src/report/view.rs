@@ -119,6 +119,9 @@ pub struct ScopeRow {
 #[derive(Debug, Serialize)]
 pub struct ExecSummary {
     pub index_created: bool,
+    /// The index's state told in time: `✅ Yes, created 02:54:37` or
+    /// `created 02:54:37, dropped 03:11:48 (rollback)`.
+    pub index_text: String,
     pub rollback: bool,
     /// Whether the rollback happened, as the log proves it: `🔄 Yes (the
     /// index verified absent at ...)`, or attempted and not done.
@@ -715,6 +718,7 @@ pub fn build_view_for(run: &RunData, data: &ReportData, lang: Lang, markup: Mark
         None => missing.clone(),
     };
     let index_created = ddl.outcome == "success";
+    let index_text = index_state_text(events, &clock, index_created, &rollback);
 
     let team = if m.team.is_empty() {
         missing.clone()
@@ -1433,6 +1437,7 @@ pub fn build_view_for(run: &RunData, data: &ReportData, lang: Lang, markup: Mark
         scope,
         exec: ExecSummary {
             index_created,
+            index_text,
             rollback: rollback.occurred,
             rollback_text: rollback_text(&rollback),
             alerts: data.alerts.len(),
@@ -1568,6 +1573,32 @@ fn ddl_view(m: &Manifest, events: &[EventRecord], missing: &str) -> DdlView {
         outcome,
         error,
         execution_time,
+    }
+}
+
+/// Whether the index was created and whether it is still there, with the
+/// times the log holds: after a rollback the report does not say "Yes" in
+/// the present tense of an index that was dropped.
+fn index_state_text(
+    events: &[EventRecord],
+    clock: &Clock,
+    created: bool,
+    rollback: &RollbackView,
+) -> String {
+    if !created {
+        return "❌ No".into();
+    }
+    let created_at = events
+        .iter()
+        .rev()
+        .find(|e| matches!(e.event, Event::DdlEnd { .. }))
+        .map(|e| clock.hms(unix(&e.ts)));
+    let created = created_at.map_or("✅ Yes".to_string(), |t| format!("✅ Yes, created {t}"));
+    match (rollback.succeeded, &rollback.last_seen) {
+        (Some(true), Some((false, dropped))) => {
+            format!("{created}; dropped {dropped} by the rollback: not in place now")
+        }
+        _ => created,
     }
 }
 
