@@ -286,6 +286,7 @@ fn initial_manifest(cfg: &Config) -> Manifest {
             start,
             phases,
             kill_switch_checkpoints: planned_checkpoints(&cfg.checkpoints),
+            no_kill_switch: false,
         },
         display_timezone: cfg.display_offset.to_string(),
         max_connections: None,
