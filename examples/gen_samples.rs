@@ -1737,6 +1737,7 @@ fn build_manifest(spec: &Spec, obs: &Observed) -> Manifest {
             start: utc(spec.plan_start),
             phases: PlannedPhase::template_plan(),
             kill_switch_checkpoints: Plan::template_checkpoints(),
+            no_kill_switch: false,
         },
         display_timezone: "+07:00".into(),
         max_connections: Some(500),

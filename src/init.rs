@@ -188,6 +188,7 @@ starting with `EXAMPLE` is a placeholder: replace it or delete the field (only\n
 | `plan.start` | **Required.** T+0, when the pre-check is planned to start (RFC 3339 with an offset). |\n\
 | `plan.phases[]` | `{{phase, offset_min, duration_min}}`: the planned phases, minutes after T+0. The values given are the template's plan; delete the field to keep it. Phases: `precheck`, `readiness`, `baseline`, `execute`, `verification`, `monitoring`, `after`, `analysis`. |\n\
 | `plan.kill_switch_checkpoints[]` | The checkpoints the plan checks, by the `checkpoint` name of their `kill_switch_check` events (the template's seven are given). Each is reported checked, failed or not reached; without the field only the checks that ran are judged. |\n\
+| `plan.no_kill_switch` | `true` when the team has no kill switch and says so (`capture --no-kill-switch`): no check is expected, the kill switch rule passes without one and an approval carries the condition. `plan.kill_switch_checkpoints` must then be empty. |\n\
 | `display_timezone` | `±HH:MM` offset for times in the report; default `+07:00`. |\n\
 | `max_connections` | The server's `max_connections`; active connections are judged as a share of it (no bound without it). |\n\
 | `human.sign_off[]` | `{{role, name, date, approved, notes}}`: section 9.1; `approved` stays `false` until the person signs. |\n\

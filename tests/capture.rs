@@ -2564,3 +2564,327 @@ fn a_dry_run_says_so_on_its_first_line() {
     );
     assert!(!out.exists(), "a dry run writes no run directory");
 }
+
+// ---- kill switches a real service can be: HTTPS, a bearer token, none ----------------
+
+/// A token nobody could guess, different every run.
+fn random_token() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut t = String::from("tok");
+    for _ in 0..2 {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_nanos(),
+        );
+        t.push_str(&format!("{:016x}", h.finish()));
+    }
+    t
+}
+
+/// A file only its owner can read.
+fn private_file(path: &Path, text: &str) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn an_https_kill_switch_with_a_bearer_token_stops_the_alter_and_the_token_is_nowhere() {
+    needs_mariadb!(
+        "an_https_kill_switch_with_a_bearer_token_stops_the_alter_and_the_token_is_nowhere"
+    );
+    let t0 = Instant::now();
+    let server = mariadb::shared();
+    server.create_table("orders_https", 50_000);
+    let tmp = tempfile::tempdir().unwrap();
+    let certs = mariadb::make_certs(&tmp.path().join("ks-tls"), "localhost");
+    let token = random_token();
+    let ks = KillSwitchServer::start_https(&certs, Some(&token));
+    let headers = private_file(
+        &tmp.path().join("ks-headers"),
+        &format!("Authorization: Bearer {token}\nX-Canary: orders_https\n"),
+    );
+    let ca = certs.join("ca.pem").display().to_string();
+    // The ALTER waits for this transaction's metadata lock until the switch stops it.
+    let mut blocker = server.conn();
+    blocker.query_drop("START TRANSACTION").unwrap();
+    blocker
+        .query_drop("SELECT id FROM shop.orders_https LIMIT 1")
+        .unwrap();
+    let out = tmp.path().join("run");
+    let (g, c) = (ks.url("/global"), ks.url("/conn"));
+    let extra = format!(
+        "--global-kill-switch {g} --connection-kill-switch {c} --kill-switch-header @{headers} \
+         --kill-switch-ca {ca} --kill-switch-timeout 2s --lock-wait-timeout 60s --monitoring 3s"
+    );
+    let mut cap = child(server, "orders_https", &out, &extra);
+    let pid = cap.id();
+
+    // While it runs: the process title and every thread's name, read from /proc.
+    let mut titles = 0;
+    let mut turned_on = false;
+    loop {
+        for f in ["cmdline", "comm"] {
+            if let Ok(b) = std::fs::read(format!("/proc/{pid}/{f}")) {
+                titles += 1;
+                assert!(
+                    !String::from_utf8_lossy(&b).contains(&token),
+                    "the token is in /proc/{pid}/{f}"
+                );
+            }
+        }
+        if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
+            for t in tasks.flatten() {
+                for f in ["comm", "cmdline"] {
+                    if let Ok(b) = std::fs::read(t.path().join(f)) {
+                        assert!(!String::from_utf8_lossy(&b).contains(&token));
+                    }
+                }
+            }
+        }
+        if !turned_on
+            && std::fs::read_to_string(out.join("events.jsonl"))
+                .is_ok_and(|t| t.contains("\"type\":\"ddl_start\""))
+        {
+            // A few reads of the switch during the ALTER, then ON.
+            std::thread::sleep(Duration::from_millis(1500));
+            ks.set_enabled("/global", true);
+            turned_on = true;
+        }
+        if cap.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    let done = cap.wait_with_output().unwrap();
+    blocker.query_drop("COMMIT").unwrap();
+    let stderr = std::fs::read_to_string(out.with_extension("stderr")).unwrap();
+    assert!(turned_on, "the ALTER never started:\n{stderr}");
+    assert_eq!(done.status.code(), Some(4), "rolled back:\n{stderr}");
+    assert!(titles >= 4, "{titles} reads of /proc");
+    assert!(!server.index_exists("orders_https", "idx_canary"));
+    assert_eq!(ks.unauthorized(), 0, "every read carried the token");
+    assert!(ks.hits("/global") >= 3 && ks.hits("/conn") >= 3);
+
+    let evs = events(&out);
+    assert!(matches!(
+        find(&evs, |e| matches!(e, Event::DdlEnd { .. })),
+        Some(Event::DdlEnd {
+            outcome: DdlOutcome::Killed,
+            ..
+        })
+    ));
+    assert!(matches!(
+        find(&evs, |e| matches!(e, Event::Incident { .. })),
+        Some(Event::Incident { description, .. }) if description.contains("global kill switch ON")
+    ));
+    assert!(
+        checkpoints(&evs)
+            .iter()
+            .any(|(n, g, _)| n.starts_with("Sample check (Execute") && *g == SwitchState::On)
+    );
+    // The URLs are recorded, the headers are not: where they came from only.
+    let logged = logs(&evs);
+    let global = logged
+        .iter()
+        .find(|m| m.starts_with("global kill switch: "))
+        .expect("the global switch is recorded");
+    assert_eq!(
+        *global,
+        format!(
+            "global kill switch: {g} (the boolean at /enabled; 2 headers from {headers}, not recorded)"
+        )
+    );
+    assert!(
+        logged
+            .iter()
+            .any(|m| m.starts_with(&format!("connection kill switch: {c} (")))
+    );
+    assert_eq!(run_end(&evs), Some(RunStatus::Aborted));
+
+    // The token is in no file of the run directory, nor beside it, nor in
+    // what capture printed.
+    let mut files = 0;
+    for f in walk(tmp.path()) {
+        if f == Path::new(&headers) {
+            continue;
+        }
+        files += 1;
+        let text = String::from_utf8_lossy(&std::fs::read(&f).unwrap()).into_owned();
+        assert!(!text.contains(&token), "the token is in {}", f.display());
+    }
+    assert!(files >= 5, "{files} files");
+    assert!(!stderr.contains(&token) && !String::from_utf8_lossy(&done.stdout).contains(&token));
+    assert!(stderr.contains("global kill switch ON"), "{stderr}");
+    eprintln!(
+        "HTTPS kill switch with a token during the ALTER: {:.1} s, {} reads",
+        t0.elapsed().as_secs_f64(),
+        ks.hits("/global")
+    );
+}
+
+#[test]
+fn an_https_kill_switch_without_its_token_or_its_ca_reads_as_on() {
+    needs_mariadb!("an_https_kill_switch_without_its_token_or_its_ca_reads_as_on");
+    let server = mariadb::shared();
+    server.create_table("orders_https_no", 1_000);
+    let tmp = tempfile::tempdir().unwrap();
+    let certs = mariadb::make_certs(&tmp.path().join("ks-tls"), "localhost");
+    let token = random_token();
+    let ks = KillSwitchServer::start_https(&certs, Some(&token));
+    let (g, c) = (ks.url("/global"), ks.url("/conn"));
+    let ca = certs.join("ca.pem").display().to_string();
+
+    // No header file: 401, which reads as ON; the pre-check refuses.
+    let out = tmp.path().join("run");
+    let outcome = capture::run(&args(
+        server,
+        "orders_https_no",
+        &out,
+        (&g, &c),
+        &["--kill-switch-ca", &ca],
+    ))
+    .unwrap();
+    assert_eq!(outcome.ending(), Ending::NothingChanged, "{outcome:?}");
+    assert!(!outcome.ddl_started);
+    let reason = outcome.reason.unwrap();
+    assert!(
+        reason.contains("global kill switch unreadable (HTTP status 401), treated as ON")
+            && reason.contains("connection kill switch unreadable (HTTP status 401)"),
+        "{reason}"
+    );
+    assert!(ks.unauthorized() >= 2);
+    let evs = events(&out);
+    assert_eq!(
+        checkpoints(&evs),
+        [(
+            "Pre-execution".to_string(),
+            SwitchState::Unknown,
+            SwitchState::Unknown
+        )]
+    );
+    assert_eq!(count(&evs, |e| matches!(e, Event::DdlStart { .. })), 0);
+    assert!(!server.index_exists("orders_https_no", "idx_canary"));
+
+    // The token, but not the CA that signed the switch's certificate: the
+    // Mozilla roots do not know it, and the read fails safe.
+    let headers = private_file(
+        &tmp.path().join("ks-headers"),
+        &format!("Authorization: Bearer {token}\n"),
+    );
+    let header_arg = format!("@{headers}");
+    let dry = |extra: &[&str]| {
+        capture::run(&args(
+            server,
+            "orders_https_no",
+            &tmp.path().join("never"),
+            (&g, &c),
+            &[&["--dry-run"], extra].concat(),
+        ))
+        .unwrap()
+    };
+    let o = dry(&["--kill-switch-header", &header_arg]);
+    let reason = o.reason.unwrap_or_default();
+    assert!(
+        reason.contains(&format!(
+            "global kill switch unreadable (TLS to localhost:{}: invalid peer certificate: \
+             UnknownIssuer)",
+            ks.port
+        )),
+        "{reason}"
+    );
+    // With both, it reads OFF.
+    let o = dry(&["--kill-switch-header", &header_arg, "--kill-switch-ca", &ca]);
+    assert_eq!((o.status, o.reason), (CaptureStatus::DryRun, None));
+}
+
+#[test]
+fn a_run_without_a_kill_switch_is_declared_recorded_and_approved_with_a_condition() {
+    needs_mariadb!(
+        "a_run_without_a_kill_switch_is_declared_recorded_and_approved_with_a_condition"
+    );
+    let server = mariadb::shared();
+    server.create_table("orders_noks", 20_000);
+    let _load = Workload::start(server, "orders_noks", 1, 20_000);
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let th = loopback_thresholds(tmp.path());
+    let mut a = args(
+        server,
+        "orders_noks",
+        &out,
+        ("file:/unused", "file:/unused"),
+        &["--thresholds", &th],
+    );
+    a.global_kill_switch = None;
+    a.connection_kill_switch = None;
+    a.no_kill_switch = true;
+    let outcome = capture::run(&a).unwrap();
+    assert_eq!(outcome.ending(), Ending::Completed, "{outcome:?}");
+    assert!(server.index_exists("orders_noks", "idx_canary"));
+
+    let evs = events(&out);
+    assert_eq!(
+        count(&evs, |e| matches!(e, Event::KillSwitchCheck { .. })),
+        0
+    );
+    assert!(
+        logs(&evs)
+            .iter()
+            .any(|m| m.starts_with("no kill switch: the team declared none (--no-kill-switch)"))
+    );
+    let m = manifest(&out);
+    assert!(m.plan.no_kill_switch);
+    assert!(m.plan.kill_switch_checkpoints.is_empty());
+    let raw = std::fs::read_to_string(out.join("manifest.json")).unwrap();
+    assert!(raw.contains("\"no_kill_switch\": true"), "{raw}");
+
+    let built = canary_report::build::build(
+        &out,
+        &canary_report::build::BuildOptions {
+            out: Some(tmp.path().join("report")),
+            thresholds: Some(PathBuf::from(&th)),
+            lang: canary_report::report::Lang::En,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let d = &built.data;
+    assert_eq!(
+        d.decision,
+        Verdict::ApprovedForLimitedProd,
+        "{:#?}",
+        d.blockers
+    );
+    let rule = d
+        .reasons
+        .iter()
+        .find(|r| r.rule == canary_report::model::RuleId::KillSwitchChecksPassed)
+        .unwrap();
+    assert!(rule.passed);
+    assert_eq!(
+        rule.detail,
+        "no kill switch: the team declared none (plan.no_kill_switch)"
+    );
+    assert!(
+        d.conditions.iter().any(|c| c
+            .condition
+            .starts_with("No kill switch: the canary ran without one")),
+        "{:#?}",
+        d.conditions
+    );
+    let md = std::fs::read_to_string(tmp.path().join("report/report.md")).unwrap();
+    let s24 = &md[md.find("### 2.4").unwrap()..];
+    let s24 = &s24[..s24.find("---").unwrap()];
+    assert!(
+        s24.contains("No kill switch: the team declared none"),
+        "{s24}"
+    );
+    assert!(!s24.contains("none recorded"), "{s24}");
+    assert!(s24.contains("All passed: — (no kill switch)"), "{s24}");
+    assert!(md.contains("No kill switch: the canary ran without one"));
+}

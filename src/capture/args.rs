@@ -5,11 +5,13 @@
 //! kill switch addresses, the thresholds file) before anything touches a server.
 
 use super::ident::Ident;
-use super::switch::SwitchSource;
+use super::switch::{self, Client, DEFAULT_POINTER, KillSwitches, SwitchSource};
+use crate::model::counted;
 use crate::thresholds::Thresholds;
 use anyhow::{Context, Result, bail};
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Run the canary of an online `ALTER TABLE ... ADD INDEX` against a live
@@ -99,15 +101,48 @@ pub struct CaptureArgs {
     #[arg(long, value_name = "ZONE")]
     pub display_timezone: Option<String>,
 
-    /// Global kill switch: `http://127.0.0.1:PORT/path` (GET answering
-    /// `{"enabled": true|false}`) or `file:/path` (the file existing means ON).
-    /// Unreachable, slow or malformed counts as ON.
-    #[arg(long, value_name = "URL")]
-    pub global_kill_switch: String,
+    /// Global kill switch: `https://HOST:PORT/path` or `http://...` (GET
+    /// answering JSON whose boolean at --kill-switch-pointer, `/enabled` by
+    /// default, is the switch: `{"enabled": true|false}`), or `file:/path`
+    /// (the file existing means ON). Unreachable, slow, an HTTP status other
+    /// than 200 or a malformed answer counts as ON.
+    /// Required unless --no-kill-switch.
+    #[arg(long, value_name = "URL", required_unless_present = "no_kill_switch")]
+    pub global_kill_switch: Option<String>,
 
     /// Connection kill switch, same forms as --global-kill-switch.
-    #[arg(long, value_name = "URL")]
-    pub connection_kill_switch: String,
+    #[arg(long, value_name = "URL", required_unless_present = "no_kill_switch")]
+    pub connection_kill_switch: Option<String>,
+
+    /// A header sent with every kill switch read: `'NAME: VALUE'`, or
+    /// `@FILE` for a file of `NAME: VALUE` lines (as curl's -H @file) that
+    /// only its owner can read (chmod 600). Repeatable. Values are never
+    /// logged nor recorded; credentials (Authorization, Cookie) are refused
+    /// on the command line: put them in a file.
+    #[arg(long, value_name = "HEADER|@FILE", action = clap::ArgAction::Append)]
+    pub kill_switch_header: Vec<String>,
+
+    /// The CA certificate(s) (PEM) an https:// kill switch's certificate
+    /// must be signed by, trusted instead of the Mozilla roots.
+    #[arg(long, value_name = "FILE")]
+    pub kill_switch_ca: Option<PathBuf>,
+
+    /// Where the switch's state is in an HTTP kill switch's answer: a JSON
+    /// pointer (RFC 6901) to a boolean, true meaning ON. [default: /enabled]
+    #[arg(long, value_name = "POINTER")]
+    pub kill_switch_pointer: Option<String>,
+
+    /// The team has no kill switch: the canary runs without one. Recorded
+    /// in the manifest (plan.no_kill_switch); the report states it, and the
+    /// approval carries it as a condition.
+    #[arg(long, conflicts_with_all = [
+        "global_kill_switch",
+        "connection_kill_switch",
+        "kill_switch_header",
+        "kill_switch_ca",
+        "kill_switch_pointer",
+    ])]
+    pub no_kill_switch: bool,
 
     /// How long a kill switch API may take to answer before it counts as ON.
     #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_duration)]
@@ -351,9 +386,8 @@ pub struct Config {
     pub lead: Option<String>,
     /// Where times are shown: `--display-timezone`, else the host's zone.
     pub display_offset: chrono::FixedOffset,
-    pub global_switch: SwitchSource,
-    pub connection_switch: SwitchSource,
-    pub switch_timeout: Duration,
+    /// The kill switches; `None` with --no-kill-switch.
+    pub switches: Option<KillSwitches>,
     pub baseline: Duration,
     pub monitoring: Duration,
     pub checkpoints: Vec<Duration>,
@@ -467,9 +501,11 @@ impl Config {
         if let Some(q) = &args.probe_query {
             super::db::check_probe_query(q)?;
         }
-        let global_switch = SwitchSource::parse("--global-kill-switch", &args.global_kill_switch)?;
-        let connection_switch =
-            SwitchSource::parse("--connection-kill-switch", &args.connection_kill_switch)?;
+        let switches = if args.no_kill_switch {
+            None
+        } else {
+            Some(kill_switches(args)?)
+        };
 
         let run_id = match &args.run_id {
             Some(id) => {
@@ -517,9 +553,7 @@ impl Config {
             out,
             run_id,
             display_offset,
-            global_switch,
-            connection_switch,
-            switch_timeout: args.kill_switch_timeout,
+            switches,
             baseline: args.baseline,
             monitoring: args.monitoring,
             checkpoints,
@@ -547,6 +581,74 @@ fn read_password(flag: &str, path: &Path) -> Result<Secret> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("{flag} {}: cannot read", path.display()))?;
     Ok(Secret::new(text.lines().next().unwrap_or("").to_string()))
+}
+
+/// The kill switches, their client, and the headers they are read with.
+fn kill_switches(args: &CaptureArgs) -> Result<KillSwitches> {
+    const FLAG: &str = "--kill-switch-header";
+    let (Some(global), Some(connection)) = (&args.global_kill_switch, &args.connection_kill_switch)
+    else {
+        bail!(
+            "--global-kill-switch and --connection-kill-switch are both needed; a team without \
+             a kill switch says so with --no-kill-switch"
+        );
+    };
+    // Options that mean nothing for flag files, refused before any file is read.
+    let urls = [global.trim(), connection.trim()];
+    let any_http = urls.iter().any(|u| !u.starts_with("file:"));
+    let any_https = urls.iter().any(|u| u.starts_with("https://"));
+    for (given, flag) in [
+        (!args.kill_switch_header.is_empty(), FLAG),
+        (args.kill_switch_pointer.is_some(), "--kill-switch-pointer"),
+    ] {
+        if given && !any_http {
+            bail!("{flag}: used only with an http(s):// kill switch (both are file:)");
+        }
+    }
+    if args.kill_switch_ca.is_some() && !any_https {
+        bail!("--kill-switch-ca: used only with an https:// kill switch");
+    }
+    let mut headers = Vec::new();
+    let mut sources = Vec::new();
+    for h in &args.kill_switch_header {
+        match h.strip_prefix('@') {
+            Some(path) => {
+                let path = Path::new(path);
+                refuse_if_others_can_read(FLAG, path)?;
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("{FLAG} @{}: cannot read", path.display()))?;
+                let file = switch::parse_header_file(FLAG, path, &text)?;
+                sources.push(format!(
+                    "{} from {}",
+                    counted(file.len(), "header"),
+                    path.display()
+                ));
+                headers.extend(file);
+            }
+            None => {
+                headers.push(switch::parse_header(FLAG, h, None)?);
+                sources.push("1 header from the command line".into());
+            }
+        }
+    }
+    let pointer = args
+        .kill_switch_pointer
+        .as_deref()
+        .unwrap_or(DEFAULT_POINTER);
+    let client = Arc::new(Client::new(
+        headers,
+        args.kill_switch_ca.as_deref(),
+        pointer,
+        args.kill_switch_timeout,
+    )?);
+    let global = SwitchSource::parse("--global-kill-switch", global, Some(&client))?;
+    let connection = SwitchSource::parse("--connection-kill-switch", connection, Some(&client))?;
+    Ok(KillSwitches {
+        global,
+        connection,
+        timeout: args.kill_switch_timeout,
+        headers_note: (!sources.is_empty()).then(|| sources.join(", ")),
+    })
 }
 
 /// A secret in a file that others can read is no secret: refused, as ssh
@@ -1028,5 +1130,111 @@ mod tests {
             .err()
             .expect("--replica-password-file needs --replica");
         assert_eq!(e.kind(), clap::error::ErrorKind::MissingRequiredArgument);
+    }
+
+    #[test]
+    fn kill_switch_headers_come_from_a_private_file_and_are_never_shown() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("headers");
+        std::fs::write(&f, "Authorization: Bearer t0k3n\nX-Env: prod\n").unwrap();
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let at = format!("@{}", f.display());
+        let http = |extra: &[&str]| {
+            let mut a = args(extra);
+            a.global_kill_switch = Some("https://ks.internal/g".into());
+            a.connection_kill_switch = Some("http://127.0.0.1:8080/c".into());
+            Config::from_args(&a, None).map_err(|e| format!("{e:#}"))
+        };
+        let e = http(&["--kill-switch-header", &at]).unwrap_err();
+        assert!(
+            e.starts_with(&format!(
+                "--kill-switch-header {}: readable by other users (mode 640)",
+                f.display()
+            )),
+            "{e}"
+        );
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let c = http(&[
+            "--kill-switch-header",
+            &at,
+            "--kill-switch-header",
+            "X-Team: db",
+        ])
+        .unwrap();
+        let ks = c.switches.unwrap();
+        assert_eq!(
+            ks.describe(&ks.global),
+            format!(
+                "https://ks.internal:443/g (the boolean at /enabled; 2 headers from {}, \
+                 1 header from the command line, not recorded)",
+                f.display()
+            )
+        );
+        assert!(
+            ks.describe(&ks.connection)
+                .ends_with("sent UNENCRYPTED over http://)")
+        );
+        let shown = format!("{ks:?}");
+        assert!(
+            !shown.contains("t0k3n") && shown.contains("Secret(***)"),
+            "{shown}"
+        );
+        // A credential on the command line is refused, without echoing it.
+        let e = http(&["--kill-switch-header", "Authorization: Bearer t0k3n"]).unwrap_err();
+        assert!(
+            e.contains("on the command line is refused") && !e.contains("t0k3n"),
+            "{e}"
+        );
+        // Options that mean nothing for flag files are refused.
+        let e = Config::from_args(&args(&["--kill-switch-header", "X-A: 1"]), None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("--kill-switch-header: used only with an http(s)://"),
+            "{e}"
+        );
+        let e = http(&["--kill-switch-pointer", "data"]).unwrap_err();
+        assert!(
+            e.starts_with("--kill-switch-pointer: `data` is not a JSON pointer"),
+            "{e}"
+        );
+        let e = Config::from_args(&args(&["--kill-switch-ca", "/x/ca.pem"]), None)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "--kill-switch-ca: used only with an https:// kill switch"
+        );
+    }
+
+    #[test]
+    fn no_kill_switch_replaces_both_switches() {
+        let base = || {
+            vec![
+                "x",
+                "--dsn",
+                "mysql://root@127.0.0.1:3307/shop",
+                "--table",
+                "orders",
+                "--index",
+                "idx_a",
+                "--columns",
+                "a",
+            ]
+        };
+        let mut v = base();
+        v.push("--no-kill-switch");
+        let c = Config::from_args(&Cli::try_parse_from(v).unwrap().args, None).unwrap();
+        assert!(c.switches.is_none());
+        let e = Cli::try_parse_from(base())
+            .err()
+            .expect("switches required");
+        assert_eq!(e.kind(), clap::error::ErrorKind::MissingRequiredArgument);
+        assert!(e.to_string().contains("--global-kill-switch"), "{e}");
+        let e = Cli::try_parse_from(required(&["--no-kill-switch"]))
+            .err()
+            .expect("conflicts");
+        assert_eq!(e.kind(), clap::error::ErrorKind::ArgumentConflict);
     }
 }

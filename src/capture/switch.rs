@@ -1,27 +1,67 @@
-//! Kill switches: an HTTP API answering `{"enabled": bool}`, or a flag file
+//! Kill switches: an HTTP(S) API answering a JSON document whose boolean at
+//! a JSON pointer (`/enabled` by default) is the switch, or a flag file
 //! (gh-ost's panic-flag style: the file existing means ON).
 //!
-//! Fail safe: anything but a clear OFF (unreachable, timed out, an HTTP error,
-//! a body that is not `{"enabled": bool}`) reads as `unknown`, which counts as ON.
+//! The HTTP client is `ureq` with rustls. Fail safe: anything but a clear OFF
+//! (unreachable, timed out, a TLS failure, an HTTP status other than 200, a
+//! body that is not JSON or holds no boolean at the pointer, a body over
+//! 64 KiB) reads as `unknown`, which counts as ON.
+//!
+//! Request headers (`--kill-switch-header`) may hold a token: their values
+//! are [`Secret`]s, never printed, logged or recorded; only the URL is.
 
+use super::args::Secret;
 use crate::model::SwitchState;
-use anyhow::{Result, bail};
-use std::io::{Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
-use std::path::PathBuf;
+use anyhow::{Context, Result, bail};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+use ureq::http::{HeaderName, HeaderValue};
+
+/// The largest answer read; more is malformed.
+const MAX_BODY: u64 = 64 * 1024;
+
+/// Where the switch's state is in the answer, by default.
+pub const DEFAULT_POINTER: &str = "/enabled";
 
 /// Where a kill switch is read.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum SwitchSource {
-    /// `http://HOST:PORT/path`.
-    Http {
-        host: String,
-        port: u16,
-        path: String,
-    },
+    /// `http://HOST:PORT/path` or `https://...`.
+    Http(HttpSwitch),
     /// `file:/path`.
     File(PathBuf),
+}
+
+/// An HTTP(S) kill switch: its URL, and the client that reads it.
+#[derive(Debug, Clone)]
+pub struct HttpSwitch {
+    pub url: SwitchUrl,
+    client: Arc<Client>,
+}
+
+/// A kill switch URL, checked: no credentials in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SwitchUrl {
+    pub https: bool,
+    pub host: String,
+    pub port: u16,
+    pub path: String,
+}
+
+/// A request header; its value is a secret.
+#[derive(Debug, Clone)]
+pub struct Header {
+    pub name: String,
+    pub value: Secret,
+}
+
+/// What every HTTP switch is read with.
+#[derive(Debug)]
+pub struct Client {
+    agent: ureq::Agent,
+    headers: Vec<Header>,
+    pointer: String,
 }
 
 /// One read of one switch.
@@ -33,25 +73,128 @@ pub struct Reading {
     pub error: Option<String>,
 }
 
-impl SwitchSource {
-    pub fn parse(what: &str, s: &str) -> Result<SwitchSource> {
-        let s = s.trim();
-        if let Some(path) = s.strip_prefix("file:") {
-            let path = path.strip_prefix("//").unwrap_or(path);
-            if path.is_empty() {
-                bail!("{what}: `file:` needs a path, e.g. file:/run/canary/kill");
+/// The two kill switches of a run, and how long a read may take.
+#[derive(Debug, Clone)]
+pub struct KillSwitches {
+    pub global: SwitchSource,
+    pub connection: SwitchSource,
+    pub timeout: Duration,
+    /// Where the headers came from, as recorded (`2 headers from FILE`);
+    /// never their values.
+    pub headers_note: Option<String>,
+}
+
+impl KillSwitches {
+    /// Reads both switches in parallel.
+    pub fn read(&self) -> (Reading, Reading) {
+        std::thread::scope(|s| {
+            let g = s.spawn(|| self.global.read(self.timeout));
+            let c = s.spawn(|| self.connection.read(self.timeout));
+            (
+                g.join().expect("switch read"),
+                c.join().expect("switch read"),
+            )
+        })
+    }
+
+    /// How a switch is recorded: its URL, and for an HTTP one the headers
+    /// sent (where from, not what) and the pointer read.
+    pub fn describe(&self, s: &SwitchSource) -> String {
+        match s {
+            SwitchSource::File(_) => format!("{s} (the file existing means ON)"),
+            SwitchSource::Http(h) => {
+                let mut notes = vec![format!("the boolean at {}", h.client.pointer)];
+                if let Some(n) = &self.headers_note {
+                    notes.push(format!("{n}, not recorded"));
+                    if !h.url.https {
+                        notes.push("sent UNENCRYPTED over http://".into());
+                    }
+                }
+                format!("{s} ({})", notes.join("; "))
             }
-            return Ok(SwitchSource::File(PathBuf::from(path)));
         }
-        let Some(rest) = s.strip_prefix("http://") else {
-            bail!("{what}: expected http://HOST:PORT/path or file:/path, got `{s}`");
+    }
+}
+
+impl Client {
+    /// The client for every HTTP switch: `timeout` for a whole read, the
+    /// CA certificates of `ca` trusted instead of the Mozilla roots when
+    /// given, no proxy, no redirect followed, one connection per read.
+    pub fn new(
+        headers: Vec<Header>,
+        ca: Option<&Path>,
+        pointer: &str,
+        timeout: Duration,
+    ) -> Result<Client> {
+        use ureq::tls::{PemItem, RootCerts, TlsConfig};
+        let roots = match ca {
+            None => RootCerts::WebPki,
+            Some(path) => {
+                let pem = std::fs::read(path)
+                    .with_context(|| format!("--kill-switch-ca {}: cannot read", path.display()))?;
+                let mut certs = Vec::new();
+                for item in ureq::tls::parse_pem(&pem) {
+                    match item {
+                        Ok(PemItem::Certificate(c)) => certs.push(c),
+                        Ok(_) => {}
+                        Err(e) => {
+                            bail!("--kill-switch-ca {}: not a PEM file ({e})", path.display())
+                        }
+                    }
+                }
+                if certs.is_empty() {
+                    bail!(
+                        "--kill-switch-ca {}: no certificate in the file (PEM expected)",
+                        path.display()
+                    );
+                }
+                RootCerts::new_with_certs(&certs)
+            }
         };
-        let (authority, path) = match rest.find('/') {
+        if !(pointer.is_empty() || pointer.starts_with('/')) {
+            bail!(
+                "--kill-switch-pointer: `{pointer}` is not a JSON pointer (RFC 6901): it starts \
+                 with `/`, e.g. /enabled or /data/enabled"
+            );
+        }
+        let agent = ureq::Agent::config_builder()
+            .timeout_global(Some(timeout))
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .proxy(None)
+            .max_idle_connections(0)
+            .max_idle_connections_per_host(0)
+            .user_agent("canary-report")
+            .accept("application/json")
+            .tls_config(TlsConfig::builder().root_certs(roots).build())
+            .build()
+            .new_agent();
+        Ok(Client {
+            agent,
+            headers,
+            pointer: pointer.to_string(),
+        })
+    }
+}
+
+impl SwitchUrl {
+    pub fn parse(what: &str, s: &str) -> Result<SwitchUrl> {
+        let (https, rest) = if let Some(r) = s.strip_prefix("https://") {
+            (true, r)
+        } else if let Some(r) = s.strip_prefix("http://") {
+            (false, r)
+        } else {
+            bail!("{what}: expected https://HOST:PORT/path, http://... or file:/path, got `{s}`");
+        };
+        let (authority, path) = match rest.find(['/', '?']) {
             Some(i) => (&rest[..i], &rest[i..]),
             None => (rest, "/"),
         };
         if authority.contains('@') {
-            bail!("{what}: credentials in the URL are not supported");
+            bail!(
+                "{what}: credentials in the URL are refused (they would be seen in the process \
+                 list and recorded); give a header in a file with --kill-switch-header @FILE"
+            );
         }
         let (host, port) = match authority.rsplit_once(':') {
             Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => {
@@ -63,19 +206,69 @@ impl SwitchSource {
                     port,
                 )
             }
-            _ => (authority.to_string(), 80),
+            _ => (
+                authority
+                    .trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .to_string(),
+                if https { 443 } else { 80 },
+            ),
         };
         if host.is_empty() {
             bail!("{what}: no host in `{s}`");
         }
-        if path.chars().any(|c| c.is_ascii_control() || c == ' ') {
-            bail!("{what}: the path may not hold spaces or control characters");
+        let path = if path.starts_with('?') {
+            format!("/{path}")
+        } else {
+            path.to_string()
+        };
+        if path
+            .chars()
+            .any(|c| c.is_ascii_control() || c == ' ' || c == '#')
+        {
+            bail!("{what}: the path may not hold spaces, control characters or a `#` fragment");
         }
-        Ok(SwitchSource::Http {
+        let url = SwitchUrl {
+            https,
             host,
             port,
-            path: path.to_string(),
-        })
+            path,
+        };
+        url.to_string()
+            .parse::<ureq::http::Uri>()
+            .map_err(|e| anyhow::anyhow!("{what}: `{s}` is not a valid URL ({e})"))?;
+        Ok(url)
+    }
+}
+
+impl std::fmt::Display for SwitchUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let scheme = if self.https { "https" } else { "http" };
+        if self.host.contains(':') {
+            write!(f, "{scheme}://[{}]:{}{}", self.host, self.port, self.path)
+        } else {
+            write!(f, "{scheme}://{}:{}{}", self.host, self.port, self.path)
+        }
+    }
+}
+
+impl SwitchSource {
+    /// A `file:` path, or an `http(s)://` URL read with `client` (`None`
+    /// refuses a URL: the caller had no client to give).
+    pub fn parse(what: &str, s: &str, client: Option<&Arc<Client>>) -> Result<SwitchSource> {
+        let s = s.trim();
+        if let Some(path) = s.strip_prefix("file:") {
+            let path = path.strip_prefix("//").unwrap_or(path);
+            if path.is_empty() {
+                bail!("{what}: `file:` needs a path, e.g. file:/run/canary/kill");
+            }
+            return Ok(SwitchSource::File(PathBuf::from(path)));
+        }
+        let url = SwitchUrl::parse(what, s)?;
+        let client = client
+            .cloned()
+            .ok_or_else(|| anyhow::anyhow!("{what}: no HTTP client for `{url}`"))?;
+        Ok(SwitchSource::Http(HttpSwitch { url, client }))
     }
 
     /// Reads the switch, taking at most about `timeout`.
@@ -99,57 +292,112 @@ impl SwitchSource {
                     error: Some(format!("{}: {e}", path.display())),
                 },
             },
-            SwitchSource::Http { host, port, path } => {
-                match http_get(host, *port, path, timeout, start) {
-                    Err(e) => Reading {
-                        state: SwitchState::Unknown,
-                        response_ms: None,
-                        error: Some(e),
-                    },
-                    Ok((status, body)) => {
-                        let response_ms = Some(ms(start));
-                        if status != 200 {
-                            return Reading {
-                                state: SwitchState::Unknown,
-                                response_ms,
-                                error: Some(format!("HTTP status {status}")),
-                            };
-                        }
-                        match parse_enabled(&body) {
-                            Some(true) => Reading {
-                                state: SwitchState::On,
-                                response_ms,
-                                error: None,
-                            },
-                            Some(false) => Reading {
-                                state: SwitchState::Off,
-                                response_ms,
-                                error: None,
-                            },
-                            None => Reading {
-                                state: SwitchState::Unknown,
-                                response_ms,
-                                error: Some(format!(
-                                    "malformed answer (expected {{\"enabled\": true|false}}): {}",
-                                    String::from_utf8_lossy(&body)
-                                        .chars()
-                                        .take(80)
-                                        .collect::<String>()
-                                )),
-                            },
-                        }
+            SwitchSource::Http(h) => match h.get(timeout) {
+                Err(e) => Reading {
+                    state: SwitchState::Unknown,
+                    response_ms: None,
+                    error: Some(e),
+                },
+                Ok((status, body)) => {
+                    let response_ms = Some(ms(start));
+                    let (state, error) = judge_answer(status, &body, &h.client.pointer);
+                    Reading {
+                        state,
+                        response_ms,
+                        error,
                     }
                 }
-            }
+            },
         }
+    }
+}
+
+/// The state an answer gives, and why it is not a clear one.
+fn judge_answer(status: u16, body: &[u8], pointer: &str) -> (SwitchState, Option<String>) {
+    if status != 200 {
+        return (SwitchState::Unknown, Some(format!("HTTP status {status}")));
+    }
+    match state_at(body, pointer) {
+        Some(true) => (SwitchState::On, None),
+        Some(false) => (SwitchState::Off, None),
+        None => (
+            SwitchState::Unknown,
+            Some(format!(
+                "malformed answer (expected a JSON boolean at {pointer}): {}",
+                String::from_utf8_lossy(body)
+                    .chars()
+                    .take(80)
+                    .collect::<String>()
+            )),
+        ),
     }
 }
 
 impl std::fmt::Display for SwitchSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            SwitchSource::Http { host, port, path } => write!(f, "http://{host}:{port}{path}"),
+            SwitchSource::Http(h) => h.url.fmt(f),
             SwitchSource::File(p) => write!(f, "file:{}", p.display()),
+        }
+    }
+}
+
+impl HttpSwitch {
+    /// GET: the status and the body (at most 64 KiB), or why there is none.
+    fn get(&self, timeout: Duration) -> Result<(u16, Vec<u8>), String> {
+        let mut req = self.client.agent.get(self.url.to_string());
+        for h in &self.client.headers {
+            // Checked when the options were read.
+            let (Ok(name), Ok(mut value)) = (
+                HeaderName::from_bytes(h.name.as_bytes()),
+                HeaderValue::from_str(h.value.expose()),
+            ) else {
+                return Err(format!("header `{}` cannot be sent", h.name));
+            };
+            value.set_sensitive(true);
+            req = req.header(name, value);
+        }
+        let mut resp = req.call().map_err(|e| self.failure(e, timeout))?;
+        let status = resp.status().as_u16();
+        let body = resp
+            .body_mut()
+            .with_config()
+            .limit(MAX_BODY)
+            .read_to_vec()
+            .map_err(|e| self.failure(e, timeout))?;
+        Ok((status, body))
+    }
+
+    /// What went wrong, in the words the run records.
+    fn failure(&self, e: ureq::Error, timeout: Duration) -> String {
+        use std::io::ErrorKind as K;
+        use ureq::Error as E;
+        let at = format!("{}:{}", self.url.host, self.url.port);
+        let timed_out = || format!("timed out after {} ms", timeout.as_millis());
+        match e {
+            E::Timeout(_) => timed_out(),
+            E::HostNotFound => format!("cannot resolve {}", self.url.host),
+            E::ConnectionFailed => format!("cannot connect to {at}"),
+            E::Io(e) if e.get_ref().is_some_and(|i| i.is::<rustls::Error>()) => {
+                format!("TLS to {at}: {}", e.get_ref().expect("checked"))
+            }
+            E::Io(e) => match e.kind() {
+                K::TimedOut | K::WouldBlock => timed_out(),
+                K::ConnectionRefused | K::AddrNotAvailable | K::NetworkUnreachable => {
+                    format!("cannot connect to {at}: {e}")
+                }
+                K::UnexpectedEof | K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe => {
+                    format!("not an HTTP answer (the connection was closed: {e})")
+                }
+                _ => format!("cannot read the answer: {e}"),
+            },
+            E::Protocol(p) => format!("not an HTTP answer ({p})"),
+            E::LargeResponseHeader(..) => "not an HTTP answer (headers over 64 KiB)".into(),
+            E::BodyExceedsLimit(_) => "malformed answer (larger than 64 KiB)".into(),
+            E::Tls(m) => format!("TLS to {at}: {m}"),
+            E::Rustls(e) => format!("TLS to {at}: {e}"),
+            E::Pem(e) => format!("TLS to {at}: {e:?}"),
+            other => format!("cannot read {}: {other}", self.url),
         }
     }
 }
@@ -158,182 +406,188 @@ fn ms(start: Instant) -> f64 {
     (start.elapsed().as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0
 }
 
-fn parse_enabled(body: &[u8]) -> Option<bool> {
+/// The JSON boolean at `pointer` in `body`.
+fn state_at(body: &[u8], pointer: &str) -> Option<bool> {
     let v: serde_json::Value = serde_json::from_slice(body).ok()?;
-    v.as_object()?.get("enabled")?.as_bool()
+    v.pointer(pointer)?.as_bool()
 }
 
-/// A minimal HTTP/1.0 GET: status and body, within `timeout` of `start`.
-fn http_get(
-    host: &str,
-    port: u16,
-    path: &str,
-    timeout: Duration,
-    start: Instant,
-) -> Result<(u16, Vec<u8>), String> {
-    let deadline = start + timeout;
-    let left = || {
-        deadline
-            .checked_duration_since(Instant::now())
-            .filter(|d| !d.is_zero())
+/// Header names that carry credentials: refused on the command line.
+const CREDENTIAL_HEADERS: [&str; 3] = ["authorization", "proxy-authorization", "cookie"];
+
+/// Parses one `NAME: VALUE` header. `from_file` is where it was read (its
+/// values may be secrets); `None` means the command line, where a
+/// credential header is refused. Errors never echo the value.
+pub fn parse_header(flag: &str, line: &str, from_file: Option<(&Path, usize)>) -> Result<Header> {
+    let place = match from_file {
+        Some((p, n)) => format!("{flag} @{}: line {n}", p.display()),
+        None => flag.to_string(),
     };
-    let addrs: Vec<_> = (host, port)
-        .to_socket_addrs()
-        .map_err(|e| format!("cannot resolve {host}: {e}"))?
-        .collect();
-    let mut last_err = format!("no address for {host}");
-    let mut stream = None;
-    for addr in addrs {
-        let Some(t) = left() else {
-            return Err(format!("timed out after {} ms", timeout.as_millis()));
-        };
-        match TcpStream::connect_timeout(&addr, t) {
-            Ok(s) => {
-                stream = Some(s);
-                break;
-            }
-            Err(e) => last_err = format!("cannot connect to {addr}: {e}"),
-        }
-    }
-    let mut stream = stream.ok_or(last_err)?;
-    let host_header = if host.contains(':') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
+    let Some((name, value)) = line.split_once(':') else {
+        bail!("{place}: expected `NAME: VALUE`");
     };
-    let req = format!(
-        "GET {path} HTTP/1.0\r\nHost: {host_header}\r\nAccept: application/json\r\nUser-Agent: canary-report\r\nConnection: close\r\n\r\n"
-    );
-    let timed_out = || format!("timed out after {} ms", timeout.as_millis());
-    stream
-        .set_write_timeout(left())
-        .map_err(|e| e.to_string())?;
-    stream
-        .write_all(req.as_bytes())
-        .map_err(|e| format!("cannot send the request: {e}"))?;
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        let Some(t) = left() else {
-            return Err(timed_out());
-        };
-        stream
-            .set_read_timeout(Some(t))
-            .map_err(|e| e.to_string())?;
-        match stream.read(&mut chunk) {
-            Ok(0) => break,
-            Ok(n) => {
-                buf.extend_from_slice(&chunk[..n]);
-                if buf.len() > 64 * 1024 {
-                    return Err("answer larger than 64 KiB".into());
-                }
-            }
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) =>
-            {
-                return Err(timed_out());
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(format!("cannot read the answer: {e}")),
-        }
+    let name = name.trim();
+    let value = value.trim();
+    if HeaderName::from_bytes(name.as_bytes()).is_err() {
+        bail!("{place}: `{name}` is not a header name (letters, digits and -_.!#$%&'*+^`|~)");
     }
-    parse_response(&buf)
+    if value.is_empty() {
+        bail!("{place}: the header `{name}` has no value");
+    }
+    if HeaderValue::from_str(value).is_err() {
+        bail!("{place}: the value of `{name}` holds a control character");
+    }
+    if from_file.is_none() && CREDENTIAL_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
+        bail!(
+            "{place}: a `{name}` header on the command line is refused (it would be seen in the \
+             process list and shell history); put it in a file only you can read (chmod 600) \
+             and give {flag} @FILE"
+        );
+    }
+    Ok(Header {
+        name: name.to_string(),
+        value: Secret::new(value.to_string()),
+    })
 }
 
-fn parse_response(buf: &[u8]) -> Result<(u16, Vec<u8>), String> {
-    let split = buf
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| "not an HTTP answer (no end of headers)".to_string())?;
-    let head = String::from_utf8_lossy(&buf[..split]);
-    let mut lines = head.lines();
-    let status_line = lines.next().unwrap_or("");
-    let mut parts = status_line.split_whitespace();
-    let proto = parts.next().unwrap_or("");
-    if !proto.starts_with("HTTP/") {
-        return Err(format!(
-            "not an HTTP answer: `{}`",
-            status_line.chars().take(60).collect::<String>()
-        ));
-    }
-    let status: u16 = parts
-        .next()
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| format!("bad status line `{status_line}`"))?;
-    let chunked = lines.any(|l| {
-        let l = l.to_ascii_lowercase();
-        l.starts_with("transfer-encoding:") && l.contains("chunked")
-    });
-    let body = &buf[split + 4..];
-    let body = if chunked {
-        dechunk(body).ok_or("bad chunked body")?
-    } else {
-        body.to_vec()
-    };
-    Ok((status, body))
-}
-
-fn dechunk(mut b: &[u8]) -> Option<Vec<u8>> {
+/// The headers of a file (as curl's `-H @file`): one `NAME: VALUE` a line,
+/// blank lines skipped. The caller checks who can read the file.
+pub fn parse_header_file(flag: &str, path: &Path, text: &str) -> Result<Vec<Header>> {
     let mut out = Vec::new();
-    loop {
-        let eol = b.windows(2).position(|w| w == b"\r\n")?;
-        let size_text = std::str::from_utf8(&b[..eol]).ok()?;
-        let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
-        b = &b[eol + 2..];
-        if size == 0 {
-            return Some(out);
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim_end_matches('\r');
+        if line.trim().is_empty() {
+            continue;
         }
-        out.extend_from_slice(b.get(..size)?);
-        b = b.get(size + 2..)?;
+        out.push(parse_header(flag, line, Some((path, i + 1)))?);
     }
+    if out.is_empty() {
+        bail!("{flag} @{}: no header in the file", path.display());
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn client(pointer: &str) -> Arc<Client> {
+        Arc::new(Client::new(Vec::new(), None, pointer, Duration::from_secs(1)).unwrap())
+    }
+
+    fn url(s: &str) -> Result<SwitchUrl> {
+        SwitchUrl::parse("x", s)
+    }
+
     #[test]
     fn sources_parse() {
         assert_eq!(
-            SwitchSource::parse("x", "http://127.0.0.1:8080/ks/global").unwrap(),
-            SwitchSource::Http {
+            url("http://127.0.0.1:8080/ks/global").unwrap(),
+            SwitchUrl {
+                https: false,
                 host: "127.0.0.1".into(),
                 port: 8080,
                 path: "/ks/global".into()
             }
         );
         assert_eq!(
-            SwitchSource::parse("x", "http://localhost").unwrap(),
-            SwitchSource::Http {
-                host: "localhost".into(),
-                port: 80,
-                path: "/".into()
-            }
+            url("http://localhost").unwrap().to_string(),
+            "http://localhost:80/"
         );
         assert_eq!(
-            SwitchSource::parse("x", "file:/run/kill").unwrap(),
-            SwitchSource::File("/run/kill".into())
+            url("https://ks.internal/v1/flags/canary?env=prod")
+                .unwrap()
+                .to_string(),
+            "https://ks.internal:443/v1/flags/canary?env=prod"
         );
-        assert!(SwitchSource::parse("x", "https://a/b").is_err());
-        assert!(SwitchSource::parse("x", "http://h:99999/").is_err());
-        assert!(SwitchSource::parse("x", "file:").is_err());
+        assert_eq!(
+            url("https://[::1]:8443/k").unwrap().to_string(),
+            "https://[::1]:8443/k"
+        );
+        assert!(matches!(
+            SwitchSource::parse("x", "file:/run/kill", None).unwrap(),
+            SwitchSource::File(p) if p == Path::new("/run/kill")
+        ));
+        assert!(matches!(
+            SwitchSource::parse("x", "https://a/b", Some(&client("/enabled"))).unwrap(),
+            SwitchSource::Http(_)
+        ));
+        for bad in ["ftp://a/b", "http://h:99999/", "http:///x", "http://h/a b"] {
+            assert!(url(bad).is_err(), "{bad}");
+        }
+        assert!(SwitchSource::parse("x", "file:", None).is_err());
+        let e = url("https://user:tok3n@h/k").unwrap_err().to_string();
+        assert!(e.contains("credentials in the URL are refused"), "{e}");
+        assert!(!e.contains("tok3n"), "{e}");
     }
 
     #[test]
-    fn answers_parse() {
-        let (s, b) = parse_response(
-            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{\"enabled\":false}",
-        )
-        .unwrap();
-        assert_eq!((s, parse_enabled(&b)), (200, Some(false)));
-        let (s, b) = parse_response(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n{\"enabled\":true}\r\n0\r\n\r\n").unwrap();
-        assert_eq!((s, parse_enabled(&b)), (200, Some(true)));
-        assert_eq!(parse_enabled(b"{\"enabled\":\"no\"}"), None);
-        assert_eq!(parse_enabled(b"[true]"), None);
-        assert!(parse_response(b"garbage").is_err());
+    fn answers_are_judged_at_the_pointer() {
+        assert_eq!(
+            judge_answer(200, b"{\"enabled\":false}", "/enabled"),
+            (SwitchState::Off, None)
+        );
+        assert_eq!(
+            judge_answer(200, b"{\"data\":{\"enabled\":true}}", "/data/enabled"),
+            (SwitchState::On, None)
+        );
+        assert_eq!(judge_answer(200, b"true", "").0, SwitchState::On);
+        for (body, pointer) in [
+            (&b"{\"enabled\":\"no\"}"[..], "/enabled"),
+            (b"{\"enabled\":0}", "/enabled"),
+            (b"[true]", "/enabled"),
+            (b"{\"enabled\":false}", "/data/enabled"),
+            (b"<html>", "/enabled"),
+        ] {
+            let (state, error) = judge_answer(200, body, pointer);
+            assert_eq!(state, SwitchState::Unknown);
+            assert!(error.unwrap().starts_with(&format!(
+                "malformed answer (expected a JSON boolean at {pointer})"
+            )));
+        }
+        assert_eq!(
+            judge_answer(500, b"{\"enabled\":false}", "/enabled"),
+            (SwitchState::Unknown, Some("HTTP status 500".into()))
+        );
+        let e = Client::new(Vec::new(), None, "enabled", Duration::from_secs(1)).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("--kill-switch-pointer: `enabled` is not a JSON pointer")
+        );
+    }
+
+    #[test]
+    fn headers_parse_and_never_echo_their_value() {
+        let h = parse_header("--h", "X-Team: payments", None).unwrap();
+        assert_eq!((h.name.as_str(), h.value.expose()), ("X-Team", "payments"));
+        assert_eq!(
+            format!("{h:?}"),
+            "Header { name: \"X-Team\", value: Secret(***) }"
+        );
+        let e = parse_header("--h", "authorization: Bearer s3cr3t", None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("refused") && e.contains("--h @FILE"), "{e}");
+        assert!(!e.contains("s3cr3t"), "{e}");
+        let e = parse_header("--h", "no colon s3cr3t", None)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "--h: expected `NAME: VALUE`");
+        let p = Path::new("/x/h");
+        let hs =
+            parse_header_file("--h", p, "Authorization: Bearer s3cr3t\r\n\nX-Env: prod\n").unwrap();
+        assert_eq!(hs.len(), 2);
+        assert_eq!(hs[0].value.expose(), "Bearer s3cr3t");
+        let e = parse_header_file("--h", p, "X-A: 1\nBad Name: s3cr3t\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("--h @/x/h: line 2: `Bad Name` is not a header name"),
+            "{e}"
+        );
+        assert!(!e.contains("s3cr3t"), "{e}");
+        let e = parse_header_file("--h", p, "\n\n").unwrap_err().to_string();
+        assert_eq!(e, "--h @/x/h: no header in the file");
     }
 
     #[test]
@@ -352,10 +606,34 @@ mod tests {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             l.local_addr().unwrap().port()
         };
-        let s = SwitchSource::parse("x", &format!("http://127.0.0.1:{port}/ks")).unwrap();
+        let s = SwitchSource::parse(
+            "x",
+            &format!("http://127.0.0.1:{port}/ks"),
+            Some(&client("/enabled")),
+        )
+        .unwrap();
         let r = s.read(Duration::from_millis(500));
         assert_eq!(r.state, SwitchState::Unknown);
         assert!(r.response_ms.is_none());
-        assert!(r.error.is_some());
+        let e = r.error.unwrap();
+        assert!(
+            e.starts_with(&format!("cannot connect to 127.0.0.1:{port}")),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_ca_file_without_a_certificate_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = dir.path().join("ca.pem");
+        std::fs::write(
+            &ca,
+            "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+        )
+        .unwrap();
+        let e = Client::new(Vec::new(), Some(&ca), "/enabled", Duration::from_secs(1))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no certificate in the file"), "{e}");
     }
 }

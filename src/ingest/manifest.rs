@@ -38,6 +38,16 @@ pub fn parse_manifest(path: &Path, bytes: &[u8]) -> Result<Manifest, InputError>
                 .map_err(|why| InputError::invalid(path, None, Some(field), why))?;
         }
     }
+    if manifest.plan.no_kill_switch && !manifest.plan.kill_switch_checkpoints.is_empty() {
+        return Err(InputError::invalid(
+            path,
+            None,
+            Some("plan.no_kill_switch"),
+            "true (no kill switch) while plan.kill_switch_checkpoints lists checkpoints: \
+             remove one of the two"
+                .to_string(),
+        ));
+    }
     Ok(manifest)
 }
 
@@ -140,5 +150,28 @@ mod tests {
         let e = read_manifest(Path::new("/nonexistent/run/manifest.json")).unwrap_err();
         assert!(matches!(e, InputError::Missing { .. }), "{e:?}");
         assert!(e.to_string().contains("manifest.json: missing"), "{e}");
+    }
+
+    #[test]
+    fn no_kill_switch_with_checkpoints_is_an_error() {
+        let with =
+            |plan: &str| MINIMAL.replace(r#""plan": { "start": "2026-11-29T17:00:00Z" }"#, plan);
+        let ok = with(r#""plan": { "start": "2026-11-29T17:00:00Z", "no_kill_switch": true }"#);
+        assert!(
+            parse_manifest(Path::new("m.json"), ok.as_bytes())
+                .unwrap()
+                .plan
+                .no_kill_switch
+        );
+        let bad = with(
+            r#""plan": { "start": "2026-11-29T17:00:00Z", "no_kill_switch": true, "kill_switch_checkpoints": ["Final Check"] }"#,
+        );
+        let e = parse_manifest(Path::new("m.json"), bad.as_bytes())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("plan.no_kill_switch") && e.contains("remove one of the two"),
+            "{e}"
+        );
     }
 }

@@ -61,6 +61,16 @@ pub struct Decision {
     pub conditions: Vec<DerivedCondition>,
 }
 
+/// Rule 5's detail when the team declared no kill switch.
+pub const NO_KILL_SWITCH_DETAIL: &str =
+    "no kill switch: the team declared none (plan.no_kill_switch)";
+
+/// The condition an approval without a kill switch carries.
+pub const NO_KILL_SWITCH_CONDITION: &str = "No kill switch: the canary ran without one \
+     (declared in the manifest, plan.no_kill_switch); nothing could have stopped it but a \
+     critical breach, a lost server or the operator. Put a kill switch in place before \
+     widening the scope, or accept running without one";
+
 /// Facts about the run the rules read from the log.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct LogFacts {
@@ -361,9 +371,15 @@ pub fn decide(evidence: &Evidence, thresholds: &Thresholds) -> Decision {
             names.join(", ")
         ));
     }
+    // A team without a kill switch that says so: no check is owed, and the
+    // approval carries it as a condition (below).
+    let declared_none = manifest.plan.no_kill_switch && run == 0;
+    if declared_none {
+        detail = NO_KILL_SWITCH_DETAIL.to_string();
+    }
     push(
         RuleId::KillSwitchChecksPassed,
-        run > 0 && failed.is_empty() && !owed,
+        declared_none || (run > 0 && failed.is_empty() && !owed),
         detail,
     );
 
@@ -476,6 +492,13 @@ pub fn decide(evidence: &Evidence, thresholds: &Thresholds) -> Decision {
         }
     }
     conditions.extend(not_measured);
+    // A declaration, not a breach: warnings_block does not make it a blocker.
+    if declared_none {
+        conditions.push(DerivedCondition {
+            condition: NO_KILL_SWITCH_CONDITION.to_string(),
+            metric: None,
+        });
+    }
     let mut decision = Decision {
         verdict: if blockers.is_empty() {
             Verdict::ApprovedForLimitedProd
@@ -987,6 +1010,36 @@ mod tests {
         let d = decide_with(|f, _| f.checkpoints = facts.checkpoints.clone());
         assert_eq!(failing(&d), vec![RuleId::KillSwitchChecksPassed]);
         assert!(d.blockers[0].detail.contains("connection refused"));
+    }
+
+    #[test]
+    fn a_declared_absence_of_kill_switch_passes_with_a_condition() {
+        let mut m = manifest();
+        m.plan.no_kill_switch = true;
+        let mut facts = good_facts();
+        facts.checkpoints.clear();
+        let mut th = Thresholds::default();
+        th.rules.warnings_block = true;
+        let d = decide_plain(&m, &facts, &good_verdicts(), &th);
+        assert_eq!(d.verdict, Verdict::ApprovedForLimitedProd, "{d:#?}");
+        let rule = d
+            .rules
+            .iter()
+            .find(|r| r.rule == RuleId::KillSwitchChecksPassed)
+            .unwrap();
+        assert!(rule.passed);
+        assert_eq!(rule.detail, NO_KILL_SWITCH_DETAIL);
+        assert_eq!(
+            d.conditions
+                .iter()
+                .map(|c| c.condition.as_str())
+                .collect::<Vec<_>>(),
+            [NO_KILL_SWITCH_CONDITION]
+        );
+        // Without the declaration, no check fails the rule, as before.
+        let d = decide_plain(&manifest(), &facts, &good_verdicts(), &th);
+        assert_eq!(failing(&d), vec![RuleId::KillSwitchChecksPassed]);
+        assert!(d.conditions.is_empty());
     }
 
     #[test]

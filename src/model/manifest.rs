@@ -135,6 +135,12 @@ pub struct Plan {
     /// only the checks that ran are judged.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub kill_switch_checkpoints: Vec<String>,
+    /// The team has no kill switch and says so (`capture --no-kill-switch`):
+    /// no check is expected, rule 5 (`kill_switch_checks_passed`) passes
+    /// without one, and an approval carries it as a condition. Then
+    /// `kill_switch_checkpoints` must be empty.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_kill_switch: bool,
 }
 
 impl Plan {

@@ -219,6 +219,11 @@ const LABELS: &[(&str, &str, &str)] = &[
         "Suggested follow-ups from the template: no owner or due date until the team sets them (manifest: human.actions)",
     ),
     ("none_recorded", "_(ไม่มีบันทึก)_", "_(none recorded)_"),
+    (
+        "ks_declared_none",
+        "_ไม่มี kill switch: ทีมแจ้งไว้ว่าไม่มี (plan.no_kill_switch) จึงไม่มีการตรวจ_",
+        "_No kill switch: the team declared none (plan.no_kill_switch), so nothing was checked._",
+    ),
     ("yes", "Yes", "Yes"),
     ("no", "No", "No"),
     (

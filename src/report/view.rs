@@ -192,6 +192,8 @@ pub struct KillSummary {
     /// Checks that ran, and against the plan: `4 (7 planned, 3 not reached)`.
     pub total_text: String,
     pub all_passed: bool,
+    /// The team declared no kill switch (plan.no_kill_switch) and none was checked.
+    pub declared_none: bool,
     pub average: String,
     pub max: String,
 }
@@ -664,7 +666,7 @@ pub fn build_view_for(run: &RunData, data: &ReportData, lang: Lang, markup: Mark
     let mut l = labels(lang);
     if markup == Markup::Html {
         // `_(not recorded)_` is Markdown italics; HTML styles it itself.
-        for key in ["missing", "none_recorded"] {
+        for key in ["missing", "none_recorded", "ks_declared_none"] {
             if let Some(v) = l.get_mut(key) {
                 *v = v.trim_matches('_');
             }
@@ -919,6 +921,7 @@ pub fn build_view_for(run: &RunData, data: &ReportData, lang: Lang, markup: Mark
         },
         // "All passed" only when every planned checkpoint ran and passed.
         all_passed: ks_rule.is_some_and(|r| r.passed) && not_reached == 0,
+        declared_none: m.plan.no_kill_switch && kill_checks.is_empty(),
         average: if responses.is_empty() {
             missing.clone()
         } else {

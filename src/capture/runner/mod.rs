@@ -285,7 +285,11 @@ fn initial_manifest(cfg: &Config) -> Manifest {
         plan: Plan {
             start,
             phases,
-            kill_switch_checkpoints: planned_checkpoints(&cfg.checkpoints),
+            kill_switch_checkpoints: match cfg.switches {
+                Some(_) => planned_checkpoints(&cfg.checkpoints),
+                None => Vec::new(),
+            },
+            no_kill_switch: cfg.switches.is_none(),
         },
         display_timezone: cfg.display_offset.to_string(),
         max_connections: None,
@@ -525,17 +529,10 @@ impl Runner {
         self.next_switch_read = Instant::now();
     }
 
-    fn read_switches(&self) -> (Reading, Reading) {
-        let timeout = self.cfg.switch_timeout;
-        let cfg = &*self.cfg;
-        std::thread::scope(|s| {
-            let g = s.spawn(|| cfg.global_switch.read(timeout));
-            let c = s.spawn(|| cfg.connection_switch.read(timeout));
-            (
-                g.join().expect("switch read"),
-                c.join().expect("switch read"),
-            )
-        })
+    /// Both switches, read in parallel; `None` without kill switches
+    /// (--no-kill-switch).
+    fn read_switches(&self) -> Option<(Reading, Reading)> {
+        self.cfg.switches.as_ref().map(|s| s.read())
     }
 
     fn write_switch_check(&mut self, checkpoint: &str, g: &Reading, c: &Reading) -> Result<()> {
@@ -560,7 +557,9 @@ impl Runner {
     /// Reads both switches; writes a check event at a checkpoint, or whenever
     /// a switch is not OFF. Returns a stop the first time a switch is not OFF.
     fn check_switches(&mut self, checkpoint: Option<String>) -> Result<Option<Stop>> {
-        let (g, c) = self.read_switches();
+        let Some((g, c)) = self.read_switches() else {
+            return Ok(None);
+        };
         let off = g.state.is_off() && c.state.is_off();
         self.latest.switches = Some((g.state, c.state));
         let name = match checkpoint {
@@ -1297,12 +1296,16 @@ impl Runner {
         }
         self.phase_start(Phase::Monitoring, Some(self.cfg.monitoring))?;
         let start = Instant::now();
-        let mut checkpoints: Vec<(Instant, String)> = self
-            .cfg
-            .checkpoints
-            .iter()
-            .map(|d| (start + *d, checkpoint_name(*d)))
-            .collect();
+        // Without kill switches there are no checkpoints to read.
+        let mut checkpoints: Vec<(Instant, String)> = match self.cfg.switches {
+            Some(_) => self
+                .cfg
+                .checkpoints
+                .iter()
+                .map(|d| (start + *d, checkpoint_name(*d)))
+                .collect(),
+            None => Vec::new(),
+        };
         loop {
             match self.wait(Phase::Monitoring, &mut checkpoints)? {
                 None => break,
@@ -1416,8 +1419,10 @@ impl Runner {
     }
 
     fn final_check(&mut self) -> Result<()> {
-        let (g, c) = self.read_switches();
-        self.write_switch_check(FINAL_CHECK, &g, &c)
+        match self.read_switches() {
+            Some((g, c)) => self.write_switch_check(FINAL_CHECK, &g, &c),
+            None => Ok(()),
+        }
     }
 }
 

@@ -39,12 +39,15 @@ impl Runner {
             checkpoints.join(", ")
         );
         println!("  6. after           {}", human(c.after));
-        println!(
-            "Kill switches: global {}, connection {} (timeout {})",
-            c.global_switch,
-            c.connection_switch,
-            human_ms(c.switch_timeout)
-        );
+        match &c.switches {
+            Some(s) => println!(
+                "Kill switches: global {}, connection {} (timeout {})",
+                s.describe(&s.global),
+                s.describe(&s.connection),
+                human_ms(s.timeout)
+            ),
+            None => println!("Kill switches: none (--no-kill-switch: the team declared none)"),
+        }
         println!(
             "Automatic rollback: {}",
             if c.auto_rollback {
@@ -378,7 +381,24 @@ impl Runner {
         self.columns = columns;
         self.info = Some(info);
 
-        let (g, c) = self.read_switches();
+        let Some(switches) = cfg.switches.as_ref() else {
+            self.rec.log(
+                "WARN",
+                "no kill switch: the team declared none (--no-kill-switch); the canary stops \
+                 only on a critical breach, a lost server or the operator (Ctrl-C)",
+            )?;
+            return Ok(Ok(()));
+        };
+        for (name, s) in [
+            ("global", &switches.global),
+            ("connection", &switches.connection),
+        ] {
+            self.rec.log(
+                "INFO",
+                format!("{name} kill switch: {}", switches.describe(s)),
+            )?;
+        }
+        let (g, c) = switches.read();
         self.write_switch_check(super::PRE_EXECUTION, &g, &c)?;
         if !(g.state.is_off() && c.state.is_off()) {
             return Ok(Err(Stop::Switch {

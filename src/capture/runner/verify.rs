@@ -114,7 +114,9 @@ impl Runner {
             )?;
         }
         self.phase_end(PhaseStatus::Done)?;
-        let (g, c) = self.read_switches();
+        let Some((g, c)) = self.read_switches() else {
+            return Ok(());
+        };
         self.latest.switches = Some((g.state, c.state));
         self.write_switch_check(super::POST_ADD_INDEX, &g, &c)?;
         if !(g.state.is_off() && c.state.is_off()) {
