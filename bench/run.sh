@@ -6,7 +6,7 @@
 #   bash bench/run.sh                 # all sizes, 3 runs each
 #   SIZES="1M 5M" RUNS=1 bash bench/run.sh
 #
-# Installs what it needs when missing: GNU time (apt-get, as root), a Python
+# Installs what it needs when missing: GNU time and python3-venv (apt-get, as root), a Python
 # virtualenv in bench/data/venv with bench/requirements.txt. Data and outputs
 # go to bench/data/ (git-ignored).
 set -euo pipefail
@@ -14,13 +14,17 @@ cd "$(dirname "$0")/.."
 DATA=bench/data
 mkdir -p "$DATA"
 
-if [ ! -x /usr/bin/time ]; then
+# GNU time, and python3's venv module (Debian ships it apart).
+need=()
+[ -x /usr/bin/time ] || need+=(time)
+python3 -c "import venv, ensurepip" >/dev/null 2>&1 || need+=(python3-venv)
+if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "installing GNU time"
+    echo "installing: ${need[*]}"
     DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends time >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
   else
-    echo "bench: /usr/bin/time (GNU time) is missing: apt-get install time" >&2
+    echo "bench: missing ${need[*]}: apt-get install ${need[*]}" >&2
     exit 1
   fi
 fi
