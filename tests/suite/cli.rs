@@ -222,3 +222,63 @@ fn warnings_go_to_stderr_and_results_to_stdout() {
         "{stderr}"
     );
 }
+
+/// Every exit code `build` and `validate` can give, each by a real
+/// invocation (capture's 4, 5 and 6 are in tests/capture.rs and
+/// tests/capture_faults.rs, against a real server; a closed pipe and a full
+/// disk above).
+#[test]
+fn every_exit_code_of_build_and_validate() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = |name: &str| dir.path().join(name).display().to_string();
+    let cases: Vec<(Vec<String>, i32, &str)> = vec![
+        (
+            vec![
+                "build".into(),
+                "samples/run-001".into(),
+                "--out".into(),
+                out("a"),
+            ],
+            0,
+            "",
+        ),
+        (
+            vec![
+                "build".into(),
+                "samples/run-002".into(),
+                "--fail-on-stop".into(),
+                "--out".into(),
+                out("b"),
+            ],
+            3,
+            "",
+        ),
+        (
+            vec!["build".into(), out("absent"), "--out".into(), out("c")],
+            2,
+            "run directory",
+        ),
+        (vec!["validate".into(), out("absent")], 2, ""),
+        (vec!["validate".into(), "samples/run-001".into()], 0, ""),
+        (
+            // An error outside the input: the output cannot be written.
+            vec![
+                "build".into(),
+                "samples/run-001".into(),
+                "--out".into(),
+                "/proc/canary-report-cannot-write-here".into(),
+            ],
+            1,
+            "cannot create output directory",
+        ),
+        (vec!["--no-such-flag".into()], 2, "unexpected argument"),
+        (vec!["--help".into()], 0, ""),
+    ];
+    for (args, code, stderr_says) in cases {
+        let o = canary().args(&args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(code), "{args:?}: {stderr}");
+        assert!(stderr.contains(stderr_says), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}
