@@ -318,20 +318,11 @@ fn refuse_a_tree_of_runs(dir: &Path) -> anyhow::Result<()> {
     if !dir.is_dir() || dir.join("manifest.json").exists() {
         return Ok(());
     }
-    let runs: Vec<String> = walkdir::WalkDir::new(dir)
-        .min_depth(1)
-        .max_depth(3)
-        .sort_by_file_name()
-        .into_iter()
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_dir() && e.path().join("manifest.json").is_file())
-        .map(|e| {
-            e.path()
-                .strip_prefix(dir)
-                .unwrap_or(e.path())
-                .display()
-                .to_string()
-        })
+    // The runs `build --all` would build, found as it finds them.
+    let runs: Vec<String> = crate::batch::find_runs(dir, None)
+        .unwrap_or_default()
+        .iter()
+        .map(|p| p.strip_prefix(dir).unwrap_or(p).display().to_string())
         .collect();
     if runs.is_empty() {
         return Ok(());

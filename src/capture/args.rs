@@ -879,7 +879,20 @@ mod tests {
 
     /// The required options, then `extra`.
     fn required<'a>(extra: &[&'a str]) -> Vec<&'a str> {
-        let mut v = vec![
+        let mut v = without_switches();
+        v.extend([
+            "--global-kill-switch",
+            "file:/tmp/none-g",
+            "--connection-kill-switch",
+            "file:/tmp/none-c",
+        ]);
+        v.extend_from_slice(extra);
+        v
+    }
+
+    /// The required options but the kill switches.
+    fn without_switches<'a>() -> Vec<&'a str> {
+        vec![
             "x",
             "--dsn",
             "mysql://root@127.0.0.1:3307/shop",
@@ -889,13 +902,7 @@ mod tests {
             "idx_a",
             "--columns",
             "a,b",
-            "--global-kill-switch",
-            "file:/tmp/none-g",
-            "--connection-kill-switch",
-            "file:/tmp/none-c",
-        ];
-        v.extend_from_slice(extra);
-        v
+        ]
     }
 
     #[test]
@@ -1210,24 +1217,11 @@ mod tests {
 
     #[test]
     fn no_kill_switch_replaces_both_switches() {
-        let base = || {
-            vec![
-                "x",
-                "--dsn",
-                "mysql://root@127.0.0.1:3307/shop",
-                "--table",
-                "orders",
-                "--index",
-                "idx_a",
-                "--columns",
-                "a",
-            ]
-        };
-        let mut v = base();
+        let mut v = without_switches();
         v.push("--no-kill-switch");
         let c = Config::from_args(&Cli::try_parse_from(v).unwrap().args, None).unwrap();
         assert!(c.switches.is_none());
-        let e = Cli::try_parse_from(base())
+        let e = Cli::try_parse_from(without_switches())
             .err()
             .expect("switches required");
         assert_eq!(e.kind(), clap::error::ErrorKind::MissingRequiredArgument);

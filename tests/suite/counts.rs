@@ -284,7 +284,8 @@ fn the_runs_read_cover_a_rollback_and_every_list() {
     // Guards the test above: between them, the runs hold alerts, incidents,
     // episodes (critical and open), planned checkpoints not reached, and two
     // rollbacks; else a count could be read only as zero.
-    let all: Vec<Lists> = RUNS.iter().map(|r| lists(&judgement_of(r))).collect();
+    let judgements: Vec<Judgement> = RUNS.iter().map(|r| judgement_of(r)).collect();
+    let all: Vec<Lists> = judgements.iter().map(lists).collect();
     assert!(
         all.iter()
             .any(|l| l.alerts_critical > 0 && l.alerts_warning > 0)
@@ -297,9 +298,6 @@ fn the_runs_read_cover_a_rollback_and_every_list() {
         all.iter()
             .any(|l| l.metrics_in[1] > 0 && l.metrics_in[3] > 0)
     );
-    let rolled_back = RUNS
-        .iter()
-        .filter(|r| judgement_of(r).facts.rollback)
-        .count();
+    let rolled_back = judgements.iter().filter(|j| j.facts.rollback).count();
     assert_eq!(rolled_back, 2);
 }
