@@ -1742,6 +1742,7 @@ fn build_manifest(spec: &Spec, obs: &Observed) -> Manifest {
         display_timezone: "+07:00".into(),
         max_connections: Some(500),
         replica: Some(spec.replica.into()),
+        sources: Default::default(),
         human,
     }
 }

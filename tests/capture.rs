@@ -625,6 +625,68 @@ fn kill_switch_turned_on_during_the_alter_kills_it() {
     );
 }
 
+#[test]
+fn a_flag_file_stops_the_alter_when_it_appears_not_at_the_next_poll() {
+    needs_mariadb!("a_flag_file_stops_the_alter_when_it_appears_not_at_the_next_poll");
+    let server = mariadb::shared();
+    server.create_table("orders_flag", 20_000);
+    let tmp = tempfile::tempdir().unwrap();
+    let flags = tmp.path().join("flags");
+    std::fs::create_dir(&flags).unwrap();
+    let (g, c) = (
+        format!("file:{}", flags.join("global").display()),
+        format!("file:{}", flags.join("connection").display()),
+    );
+    // The ALTER waits on the metadata lock of an open transaction.
+    let mut blocker = server.conn();
+    blocker.query_drop("START TRANSACTION").unwrap();
+    blocker
+        .query_drop("SELECT id FROM shop.orders_flag LIMIT 1")
+        .unwrap();
+    let out = tmp.path().join("run");
+    // A poll of an hour: only the inotify watch can see the file in time.
+    let h = spawn_capture(args(
+        server,
+        "orders_flag",
+        &out,
+        (&g, &c),
+        &["--lock-wait-timeout", "60s", "--kill-switch-poll", "1h"],
+    ));
+    assert!(wait_for_event(&out, Duration::from_secs(30), |e| matches!(
+        e,
+        Event::DdlStart { .. }
+    )));
+    std::fs::write(flags.join("connection"), b"").unwrap();
+    let outcome = h.join().unwrap().unwrap();
+    blocker.query_drop("COMMIT").unwrap();
+
+    assert!(outcome.rolled_back, "{outcome:?}");
+    assert_eq!(outcome.index_present, Some(false));
+    let evs = events(&out);
+    assert!(matches!(
+        find(&evs, |e| matches!(e, Event::DdlEnd { .. })),
+        Some(Event::DdlEnd {
+            outcome: DdlOutcome::Killed,
+            ..
+        })
+    ));
+    assert!(
+        checkpoints(&evs)
+            .iter()
+            .any(|(n, _, c)| n.starts_with("Sample check (Execute") && *c == SwitchState::On),
+        "{:?}",
+        checkpoints(&evs)
+    );
+    let how = logs(&evs);
+    assert!(
+        how.iter()
+            .any(|l| l.starts_with("connection kill switch: inotify on")
+                && l.ends_with("and a read every 1h")),
+        "{how:?}"
+    );
+    assert!(!server.index_exists("orders_flag", "idx_canary"));
+}
+
 /// A server of its own, one test at a time, for the tests that judge
 /// `threads_running`: on the shared server the other tests' sessions count too.
 fn own_server() -> MutexGuard<'static, MariaDb> {
@@ -2705,6 +2767,40 @@ fn an_https_kill_switch_with_a_bearer_token_stops_the_alter_and_the_token_is_now
             .any(|m| m.starts_with(&format!("connection kill switch: {c} (")))
     );
     assert_eq!(run_end(&evs), Some(RunStatus::Aborted));
+
+    // The manifest records the switches, as read, and where the metrics came
+    // from; the report shows both.
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(
+        manifest["sources"]["global_kill_switch"],
+        format!(
+            "{g} (the boolean at /enabled; 2 headers from {headers}, not recorded); read every 200ms"
+        )
+    );
+    let metrics_from = manifest["sources"]["metrics"][0].as_str().unwrap();
+    assert!(
+        metrics_from.contains(&format!("127.0.0.1:{}", server.port)),
+        "{metrics_from}"
+    );
+    let report = tmp.path().join("report");
+    let built = std::process::Command::new(env!("CARGO_BIN_EXE_canary-report"))
+        .args(["build", "--format", "md", "--quiet", "--out"])
+        .arg(&report)
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        built.status.code().is_some_and(|c| c == 0 || c == 3),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let md = std::fs::read_to_string(report.join("report.md")).unwrap();
+    assert!(
+        md.contains(&format!("- Global: {g} (the boolean at /enabled")),
+        "{md}"
+    );
+    assert!(md.contains(&format!("- {metrics_from}")));
 
     // The token is in no file of the run directory, nor beside it, nor in
     // what capture printed.

@@ -148,6 +148,13 @@ pub struct CaptureArgs {
     #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_duration)]
     pub kill_switch_timeout: Duration,
 
+    /// How often each kill switch is read, apart from sampling. An HTTP
+    /// switch gets one GET per poll (5 a second each at 200 ms: 10 a second
+    /// for the two); a flag file is also watched with inotify and read the
+    /// moment it changes.
+    #[arg(long, value_name = "DURATION", default_value = "200ms", value_parser = parse_duration)]
+    pub kill_switch_poll: Duration,
+
     /// Length of the baseline sampling before the DDL.
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
     pub baseline: Duration,
@@ -170,7 +177,7 @@ pub struct CaptureArgs {
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
     pub after: Duration,
 
-    /// Time between two samples (and two kill switch reads).
+    /// Time between two samples (kill switches have --kill-switch-poll).
     #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
     pub interval: Duration,
 
@@ -457,6 +464,7 @@ impl Config {
         for (name, d) in [
             ("--interval", args.interval),
             ("--kill-switch-timeout", args.kill_switch_timeout),
+            ("--kill-switch-poll", args.kill_switch_poll),
             ("--query-timeout", args.query_timeout),
             ("--lock-wait-timeout", args.lock_wait_timeout),
             ("--reconnect-for", args.reconnect_for),
@@ -464,6 +472,13 @@ impl Config {
             if d.is_zero() {
                 bail!("{name}: must be above 0");
             }
+        }
+        if args.kill_switch_poll < Duration::from_millis(10) {
+            bail!(
+                "--kill-switch-poll: must be at least 10ms, got {} (each poll is a request to \
+                 the kill switch service)",
+                humantime::format_duration(args.kill_switch_poll)
+            );
         }
         if args.lock_wait_timeout.as_secs() < 1 {
             bail!("--lock-wait-timeout: must be at least 1s (the server counts whole seconds)");
@@ -647,6 +662,7 @@ fn kill_switches(args: &CaptureArgs) -> Result<KillSwitches> {
         global,
         connection,
         timeout: args.kill_switch_timeout,
+        poll: args.kill_switch_poll,
         headers_note: (!sources.is_empty()).then(|| sources.join(", ")),
     })
 }
@@ -917,6 +933,21 @@ mod tests {
         assert_eq!(c.target.database.as_str(), "shop");
         assert!(c.target.is_local);
         assert!(c.auto_rollback);
+        assert_eq!(
+            c.switches.as_ref().map(|s| s.poll),
+            Some(Duration::from_millis(200))
+        );
+    }
+
+    #[test]
+    fn a_kill_switch_poll_under_10ms_is_refused_with_what_it_got() {
+        let e = Config::from_args(&args(&["--kill-switch-poll", "5ms"]), None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("--kill-switch-poll: must be at least 10ms, got 5ms"),
+            "{e}"
+        );
     }
 
     #[test]

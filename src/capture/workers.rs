@@ -1,5 +1,5 @@
 //! The threads that talk to the servers while the main loop keeps time and
-//! reads the kill switches: the sampler (status counters, process list,
+//! judges (the kill switches have their own watchers, in `switch`): the sampler (status counters, process list,
 //! histograms, host), the probe (the timed query), the DDL itself, and with
 //! --replica the replica's watcher (replication lag). Each has its own
 //! connection and reports through one channel, so a blocked query, or a
@@ -10,6 +10,7 @@ use super::db::{self, DdlProgress, Flavour, Histogram};
 use super::host;
 use super::ident::Ident;
 use super::rundir::now;
+use super::switch::Observation;
 use crate::model::{MIN_EVENTS_FOR_A_RATIO, MetricId, Share, plain_number, share_pct};
 use chrono::{DateTime, Utc};
 use mysql::prelude::*;
@@ -37,6 +38,8 @@ pub enum Msg {
     Replica(ReplicaMsg),
     /// The replica could not be read again: replication lag is unknown.
     ReplicaLost(String),
+    /// A reading of a kill switch, by its watcher.
+    Switch(Observation),
 }
 
 #[derive(Debug, Clone)]

@@ -38,9 +38,38 @@ pub struct Manifest {
     /// `db-t57-r01`); with one, replication lag is a required metric.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replica: Option<String>,
+    /// Where the run's readings came from, as the executor recorded them
+    /// (`capture` fills it): shown in the report beside what they gave.
+    #[serde(default, skip_serializing_if = "Sources::is_empty")]
+    pub sources: Sources,
     /// The parts of the report only a person can write.
     #[serde(default)]
     pub human: HumanInput,
+}
+
+/// Where the readings came from. Never a credential: URLs carry none (they
+/// are refused), and request headers are named by where they came from only.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Sources {
+    /// The global kill switch: its address and how it was read, e.g.
+    /// `https://ks.internal:443/v1/canary (the boolean at /enabled; 1 header
+    /// from /etc/canary/ks-headers, not recorded); read every 200ms`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub global_kill_switch: Option<String>,
+    /// The connection kill switch, the same way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection_kill_switch: Option<String>,
+    /// Each source of metrics, e.g. `MariaDB 10.11.19 at 127.0.0.1:3306:
+    /// SHOW GLOBAL STATUS and the process list every 1s`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub metrics: Vec<String>,
+}
+
+impl Sources {
+    pub fn is_empty(&self) -> bool {
+        self == &Sources::default()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

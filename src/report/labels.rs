@@ -220,6 +220,12 @@ const LABELS: &[(&str, &str, &str)] = &[
     ),
     ("none_recorded", "_(ไม่มีบันทึก)_", "_(none recorded)_"),
     (
+        "ks_sources",
+        "Kill switch ที่อ่าน (ที่อยู่และวิธีอ่าน)",
+        "Kill switches read (address and how)",
+    ),
+    ("metric_sources", "แหล่งที่มาของ metrics", "Metrics read from"),
+    (
         "ks_declared_none",
         "_ไม่มี kill switch: ทีมแจ้งไว้ว่าไม่มี (plan.no_kill_switch) จึงไม่มีการตรวจ_",
         "_No kill switch: the team declared none (plan.no_kill_switch), so nothing was checked._",

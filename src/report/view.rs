@@ -37,6 +37,10 @@ pub struct ReportView {
     pub phases: Vec<PhaseRow>,
     pub kill_checks: Vec<KillCheckRow>,
     pub kill_summary: KillSummary,
+    /// Each kill switch's address and how it was read (manifest `sources`).
+    pub kill_switch_sources: Vec<KeyValue>,
+    /// Where the metrics were read (manifest `sources.metrics`).
+    pub metric_sources: Vec<String>,
     pub metric_tables: Vec<MetricTable>,
     /// Each window with its exact start and end, and how metrics are judged.
     pub windows: Vec<String>,
@@ -1460,6 +1464,19 @@ pub fn build_view_for(run: &RunData, data: &ReportData, lang: Lang, markup: Mark
         phases: phase_rows,
         kill_checks,
         kill_summary,
+        kill_switch_sources: [
+            ("Global", &m.sources.global_kill_switch),
+            ("Connection", &m.sources.connection_kill_switch),
+        ]
+        .into_iter()
+        .filter_map(|(key, v)| {
+            v.as_ref().map(|v| KeyValue {
+                key,
+                value: v.clone(),
+            })
+        })
+        .collect(),
+        metric_sources: m.sources.metrics.clone(),
         metric_tables,
         windows: window_lines(data, &clock),
         after_rollback: data.windows.after_rollback.is_some(),

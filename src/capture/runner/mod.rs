@@ -10,7 +10,7 @@ use super::breach::{Breach, Detector, Watched, fmt_num};
 use super::db::{self, Flavour, ServerInfo};
 use super::ident::Ident;
 use super::rundir::{Recorder, now};
-use super::switch::Reading;
+use super::switch::{Observation, Reading, Which};
 use super::workers::{self, DdlResult, Msg, ProbeSpec, ReplicaMsg, SampleMsg, SamplerSpec, Shared};
 use super::{CaptureOutcome, CaptureStatus, ctrl_c_presses};
 use crate::judge::bounds::{Status, TumblingQuantiles, representative_of};
@@ -119,6 +119,9 @@ struct Runner {
     ddl_started: bool,
     ddl_running: bool,
     ddl_conn: u32,
+    /// A connection opened when the ALTER starts, for its KILL QUERY: a
+    /// rollback then need not connect first.
+    kill_conn: Option<mysql::Conn>,
     index_present: Option<bool>,
     rolled_back: bool,
     rollback_ok: Option<bool>,
@@ -147,7 +150,8 @@ struct Runner {
     alerts_after_rollback: usize,
     rollback_at: Option<Instant>,
 
-    next_switch_read: Instant,
+    /// The latest reading of each kill switch (global, connection).
+    switch_now: [Option<Reading>; 2],
     switch_alarm: bool,
     ctrl_c_seen: usize,
     ctrl_c_armed: Option<Instant>,
@@ -185,6 +189,7 @@ pub fn run(cfg: Config) -> Result<CaptureOutcome> {
         ddl_started: false,
         ddl_running: false,
         ddl_conn: 0,
+        kill_conn: None,
         index_present: None,
         rolled_back: false,
         rollback_ok: None,
@@ -202,7 +207,7 @@ pub fn run(cfg: Config) -> Result<CaptureOutcome> {
         probe_counts: HashMap::new(),
         alerts_after_rollback: 0,
         rollback_at: None,
-        next_switch_read: Instant::now(),
+        switch_now: [None, None],
         switch_alarm: false,
         ctrl_c_seen: ctrl_c_presses(),
         ctrl_c_armed: None,
@@ -294,6 +299,7 @@ fn initial_manifest(cfg: &Config) -> Manifest {
         display_timezone: cfg.display_offset.to_string(),
         max_connections: None,
         replica: cfg.replica.as_ref().map(|r| r.label.clone()),
+        sources: Default::default(),
         human: HumanInput::default(),
     }
 }
@@ -452,7 +458,7 @@ impl Runner {
         }
 
         // 2. Baseline.
-        self.start_workers();
+        self.start_workers()?;
         self.phase_start(Phase::Baseline, Some(self.cfg.baseline))?;
         if let Some(stop) = self.wait(Phase::Baseline, &mut Vec::new())? {
             return self.abort_before_ddl(stop).map(|_| false);
@@ -499,7 +505,7 @@ impl Runner {
 
     // ---- workers and the main loop -------------------------------------------------
 
-    fn start_workers(&mut self) {
+    fn start_workers(&mut self) -> Result<()> {
         self.judge_probes = self.histogram.is_none();
         let info = self.info.as_ref().expect("pre-check passed");
         let spec = SamplerSpec {
@@ -526,7 +532,16 @@ impl Runner {
                 self.shared.clone(),
             );
         }
-        self.next_switch_read = Instant::now();
+        if let Some(switches) = &self.cfg.switches {
+            let (tx, shared) = (self.tx.clone(), self.shared.clone());
+            let how = switches.watch(move |o| {
+                !shared.stop.load(Ordering::Relaxed) && tx.send(Msg::Switch(o)).is_ok()
+            });
+            for line in how {
+                self.rec.log("INFO", line)?;
+            }
+        }
+        Ok(())
     }
 
     /// Both switches, read in parallel; `None` without kill switches
@@ -554,19 +569,50 @@ impl Runner {
         Ok(())
     }
 
-    /// Reads both switches; writes a check event at a checkpoint, or whenever
-    /// a switch is not OFF. Returns a stop the first time a switch is not OFF.
-    fn check_switches(&mut self, checkpoint: Option<String>) -> Result<Option<Stop>> {
+    /// Reads both switches now, for a checkpoint: writes its check event.
+    /// Returns a stop the first time a switch is not OFF.
+    fn check_switches(&mut self, checkpoint: String) -> Result<Option<Stop>> {
         let Some((g, c)) = self.read_switches() else {
             return Ok(None);
         };
+        self.switch_now = [Some(g), Some(c)];
+        self.judge_switches(Some(checkpoint))
+    }
+
+    /// A watcher's reading.
+    fn on_switch(&mut self, o: Observation) -> Result<Option<Stop>> {
+        let slot = match o.which {
+            Which::Global => 0,
+            Which::Connection => 1,
+        };
+        self.switch_now[slot] = Some(o.reading);
+        self.judge_switches(None)
+    }
+
+    /// Judges the latest readings: a check event at a checkpoint, or when
+    /// the switches change to a state that is not both OFF. Returns a stop
+    /// the first time a switch is not OFF (again after both read OFF).
+    fn judge_switches(&mut self, checkpoint: Option<String>) -> Result<Option<Stop>> {
+        let [g, c] = self.switch_now.clone().map(|r| {
+            r.unwrap_or(Reading {
+                state: SwitchState::Unknown,
+                response_ms: None,
+                error: Some("not read yet".into()),
+            })
+        });
+        let states = (g.state, c.state);
+        let changed = self.latest.switches != Some(states);
+        self.latest.switches = Some(states);
         let off = g.state.is_off() && c.state.is_off();
-        self.latest.switches = Some((g.state, c.state));
         let name = match checkpoint {
             Some(n) => Some(n),
-            None if !off => Some(self.sample_check_name()),
+            None if !off && changed => Some(self.sample_check_name()),
             None => None,
         };
+        if !off && !self.switch_alarm {
+            // A stop follows: the rollback syncs once its statement is sent.
+            self.rec.hold_sync();
+        }
         if let Some(name) = name {
             self.write_switch_check(&name, &g, &c)?;
         }
@@ -595,8 +641,8 @@ impl Runner {
     }
 
     /// Runs the main loop until the phase's deadline (or, without one, a stop):
-    /// samples written as they come, kill switches read every interval, due
-    /// checkpoints read and written, breaches judged, Ctrl-C watched.
+    /// samples and kill switch readings judged as they come, due checkpoints
+    /// read and written, Ctrl-C watched.
     fn wait(
         &mut self,
         phase: Phase,
@@ -606,8 +652,7 @@ impl Runner {
             let now = Instant::now();
             if let Some(i) = checkpoints.iter().position(|(t, _)| *t <= now) {
                 let (_, name) = checkpoints.remove(i);
-                self.next_switch_read = now + self.cfg.interval;
-                if let Some(stop) = self.check_switches(Some(name))? {
+                if let Some(stop) = self.check_switches(name)? {
                     return Ok(Some(stop));
                 }
                 continue;
@@ -615,19 +660,10 @@ impl Runner {
             if self.phase_deadline.is_some_and(|d| now >= d) {
                 return Ok(None);
             }
-            if now >= self.next_switch_read {
-                self.next_switch_read += self.cfg.interval;
-                if self.next_switch_read < now {
-                    self.next_switch_read = now + self.cfg.interval;
-                }
-                if let Some(stop) = self.check_switches(None)? {
-                    return Ok(Some(stop));
-                }
-            }
             if let Some(stop) = self.watch_ctrl_c()? {
                 return Ok(Some(stop));
             }
-            let mut until = self.next_switch_read.min(now + Duration::from_millis(200));
+            let mut until = now + Duration::from_millis(200);
             if let Some(d) = self.phase_deadline {
                 until = until.min(d);
             }
@@ -642,8 +678,8 @@ impl Runner {
                     if let Some(stop) = self.handle(msg, phase)? {
                         return Ok(Some(stop));
                     }
-                    // Everything else waiting too: when a kill switch read
-                    // takes longer than the interval, one message per read
+                    // Everything else waiting too: when handling a message
+                    // takes longer than the messages' pace, one per turn
                     // would let them pile up (and a finished DDL or a lost
                     // server be seen ever later).
                     while let Ok(msg) = self.rx.try_recv() {
@@ -735,6 +771,7 @@ impl Runner {
                 self.latest.lag_s = None;
                 Ok(Some(Stop::ReplicaLost(e)))
             }
+            Msg::Switch(o) => self.on_switch(o),
         }
     }
 
@@ -1151,6 +1188,7 @@ impl Runner {
             Ok((id, _handle)) => {
                 self.ddl_conn = id;
                 self.ddl_running = true;
+                self.kill_conn = self.control().ok();
                 self.shared.ddl_conn.store(id, Ordering::SeqCst);
                 self.rec
                     .log("INFO", format!("ALTER running on connection {id}"))?;
@@ -1213,6 +1251,8 @@ impl Runner {
     fn ddl_finished(&mut self, r: DdlResult, killed_by_us: bool) -> Result<DdlOutcome> {
         self.ddl_running = false;
         self.shared.ddl_conn.store(0, Ordering::SeqCst);
+        // No ALTER left to kill: the session kept for it is closed.
+        self.kill_conn = None;
         let (outcome, error) = match &r.outcome {
             Ok(()) => (DdlOutcome::Success, None),
             // 1317: query execution was interrupted (KILL QUERY); 2013: lost
@@ -1321,7 +1361,7 @@ impl Runner {
         }
         // A checkpoint at the very end of the window is still read.
         for (_, name) in std::mem::take(&mut checkpoints) {
-            if let Some(stop) = self.check_switches(Some(name))?
+            if let Some(stop) = self.check_switches(name)?
                 && self.act_on(stop)?
             {
                 return self.phase_end(PhaseStatus::Aborted);

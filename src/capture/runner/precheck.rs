@@ -67,6 +67,41 @@ impl Runner {
         println!("TLS: --ssl-mode {}", c.tls.describe());
     }
 
+    /// Where the run's readings come from, for the manifest (and so the
+    /// report): the server, the latency, the lag, the host, the switches.
+    fn sources(&self, info: &ServerInfo) -> crate::model::Sources {
+        let c = &self.cfg;
+        let latency = match (&self.histogram, &self.probe) {
+            (Some(h), _) => format!("query latency: {}", h.name()),
+            (None, Some(p)) => format!("query latency: the probe query, {}", p.describe()),
+            (None, None) => "query latency: not sampled".into(),
+        };
+        let lag = match self.lag_source() {
+            Some(s) => format!("replication lag: {s}"),
+            None => "replication lag: not sampled (no replica)".into(),
+        };
+        let host = if c.host_metrics {
+            "host CPU, memory and disk: this machine's /proc (the server is local)"
+        } else {
+            "host CPU, memory and disk: not sampled (the server is not on this machine)"
+        };
+        crate::model::Sources {
+            global_kill_switch: c.switches.as_ref().map(|s| s.record(&s.global)),
+            connection_kill_switch: c.switches.as_ref().map(|s| s.record(&s.connection)),
+            metrics: vec![
+                format!(
+                    "{} at {}: server status, the process list and InnoDB transactions every {}",
+                    info.version,
+                    c.connection_id,
+                    humantime::format_duration(c.interval)
+                ),
+                latency,
+                lag,
+                host.into(),
+            ],
+        }
+    }
+
     // ---- 1. pre-check ---------------------------------------------------------
 
     /// `Ok(Err(why))` when the pre-check refuses.
@@ -379,6 +414,7 @@ impl Runner {
         self.rec
             .log("INFO", format!("probe query (query_latency_ms): {probe}"))?;
         self.columns = columns;
+        self.rec.manifest.sources = self.sources(&info);
         self.info = Some(info);
 
         let Some(switches) = cfg.switches.as_ref() else {
@@ -398,16 +434,10 @@ impl Runner {
                 format!("{name} kill switch: {}", switches.describe(s)),
             )?;
         }
-        let (g, c) = switches.read();
-        self.write_switch_check(super::PRE_EXECUTION, &g, &c)?;
-        if !(g.state.is_off() && c.state.is_off()) {
-            return Ok(Err(Stop::Switch {
-                global: g,
-                connection: c,
-            }
-            .reason()));
+        match self.check_switches(super::PRE_EXECUTION.into())? {
+            Some(stop) => Ok(Err(stop.reason())),
+            None => Ok(Ok(())),
         }
-        Ok(Ok(()))
     }
 
     /// Records the session's TLS; refuses an unencrypted session when

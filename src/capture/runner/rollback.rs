@@ -46,8 +46,18 @@ impl Runner {
     }
 
     /// Records an incident for a stop and rolls back when it should.
-    /// Returns whether it rolled back.
+    /// Returns whether it rolled back. Events are synced once the rollback's
+    /// statement is sent, not before (see [`Recorder::hold_sync`]).
     pub(super) fn act_on(&mut self, stop: Stop) -> Result<bool> {
+        self.rec.hold_sync();
+        let acted = self.decide_and_roll_back(stop);
+        let synced = self.rec.sync();
+        let acted = acted?;
+        synced?;
+        Ok(acted)
+    }
+
+    fn decide_and_roll_back(&mut self, stop: Stop) -> Result<bool> {
         let reason = stop.reason();
         let manual = matches!(stop, Stop::Operator);
         // Nothing to undo once a failed ALTER left the index verified absent.
@@ -200,7 +210,9 @@ impl Runner {
             if exists == Some(false) {
                 self.step(3, "DROP INDEX not needed", StepStatus::Skipped)?;
             } else {
-                match self.drop_index() {
+                let dropped = self.drop_index();
+                self.rec.sync()?;
+                match dropped {
                     Ok(secs) => self.step(
                         3,
                         format!("{}: success in {secs:.3} s", drop_index_sql(&self.cfg)),
@@ -324,12 +336,30 @@ impl Runner {
     /// connection if it does not). Writes ddl_end.
     pub(super) fn kill_ddl(&mut self) -> Result<DdlOutcome, String> {
         let id = self.ddl_conn;
-        let mut conn = self.control()?;
-        mysql::prelude::Queryable::query_drop(&mut conn, format!("KILL QUERY {id}"))
-            .map_err(|e| format!("KILL QUERY {id}: {}", db::err(&e)))?;
-        let _ = self.rec.log(
-            "INFO",
-            format!("KILL QUERY {id} sent; waiting for the ALTER to stop"),
+        let kill = format!("KILL QUERY {id}");
+        let spare = self.kill_conn.take().and_then(|mut c| {
+            mysql::prelude::Queryable::query_drop(&mut c, &kill)
+                .is_ok()
+                .then_some(c)
+        });
+        // The connection kept for it may have gone stale: then a new one.
+        let mut conn = match spare {
+            Some(c) => c,
+            None => {
+                let mut conn = self.control()?;
+                mysql::prelude::Queryable::query_drop(&mut conn, &kill)
+                    .map_err(|e| format!("{kill}: {}", db::err(&e)))?;
+                conn
+            }
+        };
+        let sent = now();
+        let _ = self.rec.sync();
+        let _ = self.rec.event_at(
+            sent,
+            Event::Log {
+                level: "INFO".into(),
+                message: format!("KILL QUERY {id} sent; waiting for the ALTER to stop"),
+            },
         );
         if let Some(r) = self.wait_ddl(KILL_WAIT).map_err(|e| e.to_string())? {
             return self.ddl_finished(r, true).map_err(|e| e.to_string());

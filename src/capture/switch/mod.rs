@@ -18,6 +18,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use ureq::http::{HeaderName, HeaderValue};
 
+mod watch;
+pub use watch::{Observation, Which};
+
 /// The largest answer read; more is malformed.
 const MAX_BODY: u64 = 64 * 1024;
 
@@ -79,6 +82,9 @@ pub struct KillSwitches {
     pub global: SwitchSource,
     pub connection: SwitchSource,
     pub timeout: Duration,
+    /// How often each switch is read (a flag file is also watched with
+    /// inotify, and read at once when it changes).
+    pub poll: Duration,
     /// Where the headers came from, as recorded (`2 headers from FILE`);
     /// never their values.
     pub headers_note: Option<String>,
@@ -97,7 +103,21 @@ impl KillSwitches {
         })
     }
 
-    /// How a switch is recorded: its URL, and for an HTTP one the headers
+    /// How a switch is recorded in the manifest: [`KillSwitches::describe`]
+    /// and how often it is read.
+    pub fn record(&self, s: &SwitchSource) -> String {
+        let watched = match s {
+            SwitchSource::File(_) => "watched with inotify and ",
+            SwitchSource::Http(_) => "",
+        };
+        format!(
+            "{}; {watched}read every {}",
+            self.describe(s),
+            humantime::format_duration(self.poll)
+        )
+    }
+
+    /// How a switch is logged: its URL, and for an HTTP one the headers
     /// sent (where from, not what) and the pointer read.
     pub fn describe(&self, s: &SwitchSource) -> String {
         match s {
