@@ -247,8 +247,14 @@ fn wait_for_event(dir: &Path, timeout: Duration, pred: impl Fn(&Event) -> bool) 
     false
 }
 
+/// Runs capture in this process, its lines handed to the test harness, which
+/// shows them only for a test that fails.
+fn run_capture(a: &CaptureArgs) -> anyhow::Result<CaptureOutcome> {
+    capture::run_with(a, capture::Sink::Text(Box::new(|text| eprint!("{text}"))))
+}
+
 fn spawn_capture(a: CaptureArgs) -> std::thread::JoinHandle<anyhow::Result<CaptureOutcome>> {
-    std::thread::spawn(move || capture::run(&a))
+    std::thread::spawn(move || run_capture(&a))
 }
 
 fn rollback_steps(evs: &[EventRecord]) -> Vec<(u8, StepStatus)> {
@@ -304,7 +310,7 @@ fn clean_run_creates_the_index_and_records_every_phase() {
     let th = loopback_thresholds(tmp.path());
     let mut extra = SHORT.to_vec();
     extra.extend(["--thresholds", &th, "--display-timezone", "Asia/Kolkata"]);
-    let outcome = capture::run(&args(server, "orders_clean", &out, (&g, &c), &extra)).unwrap();
+    let outcome = run_capture(&args(server, "orders_clean", &out, (&g, &c), &extra)).unwrap();
     // The team's zone, as its offset, is what the report shows times in.
     assert_eq!(manifest(&out).display_timezone, "+05:30");
 
@@ -1091,7 +1097,7 @@ fn a_baseline_shorter_than_the_sustained_time_is_judged_as_a_whole() {
         "[metrics.threads_running]\ncritical = 0.5\n",
     );
     let th = th.display().to_string();
-    let outcome = capture::run(&args(
+    let outcome = run_capture(&args(
         server,
         "orders_hot_mean",
         &out,
@@ -1138,7 +1144,7 @@ fn an_alter_giving_up_on_the_metadata_lock_changes_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("run");
     let flag = format!("file:{}", tmp.path().join("flag").display());
-    let outcome = capture::run(&args(
+    let outcome = run_capture(&args(
         server,
         "orders_mdl",
         &out,
@@ -1205,7 +1211,7 @@ fn unreachable_kill_switch_refuses_at_the_precheck() {
     let absent = tmp.path().join("no-such-flag").display().to_string();
     let absent = format!("file:{absent}");
     let outcome =
-        capture::run(&args(server, "orders_unreach", &out, (&dead, &absent), &[])).unwrap();
+        run_capture(&args(server, "orders_unreach", &out, (&dead, &absent), &[])).unwrap();
 
     assert_eq!(outcome.status, CaptureStatus::Aborted);
     assert!(!outcome.ddl_started);
@@ -1331,7 +1337,7 @@ fn every_kind_of_kill_switch_failure_reads_as_on() {
     let flag_url = format!("file:{}", flag.display());
     let out = tmp.path().join("never-written");
     let dry = |g: &str, c: &str| {
-        capture::run(&args(server, "orders_dry", &out, (g, c), &["--dry-run"])).unwrap()
+        run_capture(&args(server, "orders_dry", &out, (g, c), &["--dry-run"])).unwrap()
     };
     // All well: the dry run passes, writes nothing and changes nothing.
     let ok = dry(&ks.url("/ok"), &flag_url);
@@ -1390,7 +1396,7 @@ fn precheck_refusals_change_nothing() {
         let out = tmp.path().join(format!("run-{}", extra.len()));
         let mut v = vec!["--dry-run"];
         v.extend_from_slice(extra);
-        let o = capture::run(&args(server, table, &out, (&absent, &absent), &v)).unwrap();
+        let o = run_capture(&args(server, table, &out, (&absent, &absent), &v)).unwrap();
         assert!(!o.ddl_started);
         o.reason.expect("refused")
     };
@@ -1411,7 +1417,7 @@ fn precheck_refusals_change_nothing() {
     trx.query_drop("COMMIT").unwrap();
     // The real run directory of a refusal: pre-check failed, run aborted.
     let out = tmp.path().join("real");
-    let o = capture::run(&args(
+    let o = run_capture(&args(
         server,
         "no_such_table",
         &out,
@@ -1468,7 +1474,7 @@ fn identifier_injection_is_refused_before_touching_the_server() {
             v.extend([o, if o == opt { value } else { default }]);
         }
         let a = Cli::try_parse_from(v).unwrap().args;
-        let e = format!("{:#}", capture::run(&a).unwrap_err());
+        let e = format!("{:#}", run_capture(&a).unwrap_err());
         assert!(e.starts_with(opt), "{opt} {value:?}: {e}");
         assert!(e.contains("not a plain identifier"), "{e}");
         assert!(!out.exists(), "nothing may be created");
@@ -1490,7 +1496,7 @@ fn identifier_injection_is_refused_before_touching_the_server() {
     ])
     .unwrap()
     .args;
-    assert!(format!("{:#}", capture::run(&a).unwrap_err()).contains("--dsn database"));
+    assert!(format!("{:#}", run_capture(&a).unwrap_err()).contains("--dsn database"));
 }
 
 #[test]
@@ -1850,7 +1856,7 @@ fn replica_lag_is_read_from_the_replica() {
     let replica_url = replica_dsn(replica);
     let extra = ["--thresholds", &th, "--replica", &replica_url];
     let started = Instant::now();
-    let outcome = capture::run(&args(primary, "orders_replica", &out, (&g, &c), &extra)).unwrap();
+    let outcome = run_capture(&args(primary, "orders_replica", &out, (&g, &c), &extra)).unwrap();
     let took = started.elapsed();
     drop(load);
 
@@ -2107,7 +2113,7 @@ fn tls_is_verified_recorded_and_required() {
         "--thresholds",
         &th,
     ];
-    let outcome = capture::run(&args(server, "orders_tls", &out, (&flag, &flag), &extra)).unwrap();
+    let outcome = run_capture(&args(server, "orders_tls", &out, (&flag, &flag), &extra)).unwrap();
     assert_eq!(outcome.status, CaptureStatus::Completed, "{outcome:?}");
     assert!(!outcome.rolled_back);
     assert!(server.index_exists("orders_tls", "idx_canary"));
@@ -2147,7 +2153,7 @@ fn tls_is_verified_recorded_and_required() {
             &v,
         );
         a.dsn = format!("mysql://root@{dsn_host}:{}/shop", server.port);
-        let o = capture::run(&a).unwrap();
+        let o = run_capture(&a).unwrap();
         assert_eq!(o.status, CaptureStatus::DryRun);
         assert!(!o.ddl_started);
         o.reason
@@ -2212,7 +2218,7 @@ fn tls_is_verified_recorded_and_required() {
     let plain = mariadb::shared();
     plain.create_table("orders_tls_plain", 1_000);
     let out = tmp.path().join("required");
-    let o = capture::run(&args(
+    let o = run_capture(&args(
         plain,
         "orders_tls_plain",
         &out,
@@ -2590,7 +2596,7 @@ fn a_precheck_that_cannot_read_replication_status_names_the_privilege() {
     a.dsn = format!("mysql://canary_priv@127.0.0.1:{}/shop", server.port);
     a.password_file = Some(pw);
 
-    let refused = capture::run(&a).unwrap();
+    let refused = run_capture(&a).unwrap();
     let reason = refused.reason.unwrap_or_default();
     assert!(
         reason.starts_with(
@@ -2603,7 +2609,7 @@ fn a_precheck_that_cannot_read_replication_status_names_the_privilege() {
 
     // The operator says there is none: the pre-check passes, and says so.
     a.no_replication = true;
-    let passed = capture::run(&a).unwrap();
+    let passed = run_capture(&a).unwrap();
     assert_eq!(passed.reason, None, "{passed:?}");
 }
 
@@ -2837,7 +2843,7 @@ fn an_https_kill_switch_without_its_token_or_its_ca_reads_as_on() {
 
     // No header file: 401, which reads as ON; the pre-check refuses.
     let out = tmp.path().join("run");
-    let outcome = capture::run(&args(
+    let outcome = run_capture(&args(
         server,
         "orders_https_no",
         &out,
@@ -2874,7 +2880,7 @@ fn an_https_kill_switch_without_its_token_or_its_ca_reads_as_on() {
     );
     let header_arg = format!("@{headers}");
     let dry = |extra: &[&str]| {
-        capture::run(&args(
+        run_capture(&args(
             server,
             "orders_https_no",
             &tmp.path().join("never"),
@@ -2919,7 +2925,7 @@ fn a_run_without_a_kill_switch_is_declared_recorded_and_approved_with_a_conditio
     a.global_kill_switch = None;
     a.connection_kill_switch = None;
     a.no_kill_switch = true;
-    let outcome = capture::run(&a).unwrap();
+    let outcome = run_capture(&a).unwrap();
     assert_eq!(outcome.ending(), Ending::Completed, "{outcome:?}");
     assert!(server.index_exists("orders_noks", "idx_canary"));
 

@@ -6,7 +6,18 @@ use chrono::{DateTime, Utc};
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
+/// Where the lines go.
+pub enum Sink {
+    /// stderr: what a person running capture sees.
+    Stderr,
+    /// Each piece of text to a function, for a caller that collects the
+    /// lines (a test hands them to its harness, which shows them only when
+    /// the test fails).
+    Text(Box<dyn FnMut(&str) + Send>),
+}
+
 pub struct Display {
+    sink: Sink,
     /// The zone lines are timed in (the manifest's display zone).
     tz: chrono::FixedOffset,
     tty: bool,
@@ -20,10 +31,11 @@ pub struct Display {
 const PLAIN_STATUS_EVERY: Duration = Duration::from_secs(30);
 
 impl Display {
-    pub fn new(quiet: bool, tz: chrono::FixedOffset) -> Display {
+    pub fn new(quiet: bool, tz: chrono::FixedOffset, sink: Sink) -> Display {
         Display {
             tz,
-            tty: std::io::stderr().is_terminal(),
+            tty: matches!(sink, Sink::Stderr) && std::io::stderr().is_terminal(),
+            sink,
             quiet,
             status_shown: false,
             last_plain_status: None,
@@ -59,17 +71,29 @@ impl Display {
         self.tty && std::io::stdin().is_terminal()
     }
 
+    /// Writes `text`; a failed write to stderr is ignored: the run, and a
+    /// rollback, must go on without it.
+    fn write(&mut self, text: &str) {
+        match &mut self.sink {
+            Sink::Stderr => {
+                let mut err = std::io::stderr().lock();
+                let _ = err.write_all(text.as_bytes());
+                let _ = err.flush();
+            }
+            Sink::Text(f) => f(text),
+        }
+    }
+
     pub fn line(&mut self, ts: DateTime<Utc>, text: &str) {
-        let mut err = std::io::stderr().lock();
         if self.status_shown {
-            let _ = write!(err, "\r\x1b[2K");
+            self.write("\r\x1b[2K");
             self.status_shown = false;
         }
-        let _ = writeln!(
-            err,
-            "{} {text}",
+        let line = format!(
+            "{} {text}\n",
             ts.with_timezone(&self.tz).format("%H:%M:%S%.3f")
         );
+        self.write(&line);
     }
 
     pub fn status(&mut self, text: &str) {
@@ -77,10 +101,8 @@ impl Display {
             return;
         }
         if self.tty {
-            let mut err = std::io::stderr().lock();
             let shown: String = text.chars().take(160).collect();
-            let _ = write!(err, "\r\x1b[2K{shown}");
-            let _ = err.flush();
+            self.write(&format!("\r\x1b[2K{shown}"));
             self.status_shown = true;
         } else if self
             .last_plain_status
@@ -93,8 +115,7 @@ impl Display {
 
     pub fn finish(&mut self) {
         if self.status_shown {
-            let mut err = std::io::stderr().lock();
-            let _ = writeln!(err);
+            self.write("\n");
             self.status_shown = false;
         }
     }

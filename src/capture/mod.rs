@@ -28,6 +28,7 @@ mod switch;
 mod workers;
 
 pub use args::CaptureArgs;
+pub use display::Sink;
 
 use crate::model::RunStatus;
 use std::path::PathBuf;
@@ -157,9 +158,14 @@ pub(crate) fn ctrl_c_presses() -> usize {
 /// server, is `Ok` with the run directory complete (`run_end` written).
 /// The password comes from MYSQL_PWD or `--password-file`.
 pub fn run(args: &CaptureArgs) -> anyhow::Result<CaptureOutcome> {
+    run_with(args, Sink::Stderr)
+}
+
+/// [`run`], its lines shown through `sink` instead of on stderr.
+pub fn run_with(args: &CaptureArgs, sink: Sink) -> anyhow::Result<CaptureOutcome> {
     let cfg = args::Config::from_args(args, std::env::var("MYSQL_PWD").ok())
         .map_err(|e| crate::error::BadOption(format!("{e:#}")))?;
     let _active = Active::new();
     install_ctrl_c();
-    runner::run(cfg)
+    runner::run(cfg, sink)
 }

@@ -2,7 +2,7 @@
 //! `events.jsonl` and `metrics/capture.csv` (append-only, each line written
 //! and synced as it happens), so the directory is valid at every moment.
 
-use super::display::Display;
+use super::display::{Display, Sink};
 use crate::model::{Event, EventRecord, Manifest};
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, SubsecRound, Utc};
@@ -66,7 +66,7 @@ fn append(file: &mut File, path: &Path, bytes: &[u8], sync: bool) -> Result<()> 
 impl Recorder {
     /// Creates the run directory (it must not exist, or be empty) and writes the
     /// first manifest.
-    pub fn create(dir: &Path, manifest: Manifest, quiet: bool) -> Result<Recorder> {
+    pub fn create(dir: &Path, manifest: Manifest, quiet: bool, sink: Sink) -> Result<Recorder> {
         if dir.exists() {
             let mut entries = std::fs::read_dir(dir)
                 .with_context(|| format!("--out {}: cannot read", dir.display()))?;
@@ -96,7 +96,7 @@ impl Recorder {
                 events,
                 metrics,
             }),
-            display: Display::new(quiet, crate::model::Clock::of(&manifest).tz),
+            display: Display::new(quiet, crate::model::Clock::of(&manifest).tz, sink),
             manifest,
             last_ts: None,
             best_effort: false,
@@ -108,10 +108,10 @@ impl Recorder {
     }
 
     /// A recorder that writes nothing (dry run): events are only shown.
-    pub fn discard(manifest: Manifest, quiet: bool) -> Recorder {
+    pub fn discard(manifest: Manifest, quiet: bool, sink: Sink) -> Recorder {
         Recorder {
             files: None,
-            display: Display::new(quiet, crate::model::Clock::of(&manifest).tz),
+            display: Display::new(quiet, crate::model::Clock::of(&manifest).tz, sink),
             manifest,
             last_ts: None,
             best_effort: false,
@@ -274,7 +274,8 @@ mod tests {
         let manifest: Manifest =
             serde_json::from_str(include_str!("../../samples/run-001/manifest.json")).unwrap();
         let tmp = tempfile::tempdir().unwrap();
-        let mut r = Recorder::create(&tmp.path().join("run"), manifest, true).unwrap();
+        let mut r =
+            Recorder::create(&tmp.path().join("run"), manifest, true, Sink::Stderr).unwrap();
         let log = |m: &str| Event::Log {
             level: "INFO".into(),
             message: m.into(),

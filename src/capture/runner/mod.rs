@@ -8,6 +8,7 @@ mod verify;
 use super::args::{Config, LatencySource};
 use super::breach::{Breach, Detector, Watched, fmt_num};
 use super::db::{self, Flavour, ServerInfo};
+use super::display::Sink;
 use super::ident::Ident;
 use super::rundir::{Recorder, now};
 use super::switch::{Observation, Reading, Which};
@@ -160,13 +161,13 @@ struct Runner {
     latest: Latest,
 }
 
-pub fn run(cfg: Config) -> Result<CaptureOutcome> {
+pub fn run(cfg: Config, sink: Sink) -> Result<CaptureOutcome> {
     let cfg = Arc::new(cfg);
     let manifest = initial_manifest(&cfg);
     let rec = if cfg.dry_run {
-        Recorder::discard(manifest, cfg.quiet)
+        Recorder::discard(manifest, cfg.quiet, sink)
     } else {
-        Recorder::create(&cfg.out, manifest, cfg.quiet)?
+        Recorder::create(&cfg.out, manifest, cfg.quiet, sink)?
     };
     let (tx, rx) = channel();
     let mut r = Runner {
@@ -225,7 +226,10 @@ pub fn run(cfg: Config) -> Result<CaptureOutcome> {
             // it was, as far as possible, before reporting the error. A
             // rollback cut short by the same error is done again.
             if r.ddl_started && r.index_present != Some(false) {
-                eprintln!("capture failed ({e:#}); rolling back before exiting");
+                r.rec.display.line(
+                    now(),
+                    &format!("capture failed ({e:#}); rolling back before exiting"),
+                );
                 r.rec.best_effort();
                 let _ = r.rollback(RollbackTrigger::Automatic, format!("capture failed: {e:#}"));
                 let state = if r.index_present == Some(false) {
