@@ -192,6 +192,17 @@ pub enum Severity {
     Critical,
 }
 
+impl Severity {
+    /// `info`, `warning` or `critical`, as the log writes it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum IncidentStatus {

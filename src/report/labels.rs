@@ -144,6 +144,20 @@ const LABELS: &[(&str, &str, &str)] = &[
         "expect type=ref or range",
     ),
     ("choose_one", "เลือกอย่างใดอย่างหนึ่ง", "Choose one"),
+    ("what_failed", "อะไรไม่ผ่าน (What failed)", "What failed"),
+    (
+        "what_happened",
+        "เกิดอะไรขึ้น (What happened)",
+        "What happened",
+    ),
+    (
+        "what_to_watch",
+        "สิ่งที่ต้องเฝ้าดู (What to watch)",
+        "What to watch",
+    ),
+    ("conditions_short", "เงื่อนไข (Conditions)", "Conditions"),
+    ("sign_off_state", "สถานะการลงนาม (Sign-off)", "Sign-off"),
+    ("next_step", "ขั้นต่อไป (Next step)", "Next step"),
     (
         "approved_desc",
         "พร้อมใช้งานใน limited production",

@@ -2,7 +2,9 @@
 //! files; the writer in [`crate::build`] does.
 
 pub mod charts;
+pub mod format;
 pub mod labels;
+pub mod story;
 pub mod summary;
 pub mod view;
 

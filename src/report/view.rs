@@ -1,6 +1,7 @@
 //! The view model: the report's data and the run's record turned into the
 //! already-formatted strings the templates print. Templates compute nothing.
 
+use super::format::{bound_num, num};
 use super::labels::{Lang, labels};
 use super::summary::ReportData;
 use crate::judge::analysis::unix;
@@ -30,6 +31,8 @@ pub struct ReportView {
     pub run: RunInfo,
     pub scope: Vec<ScopeRow>,
     pub exec: ExecSummary,
+    /// The first screen: what failed, what happened, what next.
+    pub story: super::story::Story,
     pub quick: QuickSummary,
     pub target: Vec<KeyValue>,
     pub ddl: DdlView,
@@ -420,28 +423,6 @@ fn tz_label(tz: FixedOffset) -> String {
         (0, 0) => "UTC".into(),
         (h, 0) => format!("UTC{h:+}"),
         (h, m) => format!("UTC{h:+}:{m:02}"),
-    }
-}
-
-fn num(v: f64) -> String {
-    if let Some(s) = crate::model::too_large_to_spell(v) {
-        s
-    } else if v.fract() == 0.0 || v.abs() >= 100.0 {
-        format!("{v:.0}")
-    } else if v.abs() >= 10.0 {
-        format!("{v:.1}")
-    } else {
-        format!("{v:.2}")
-    }
-}
-
-/// A bound as people write it: `0.1`, not `0.10`.
-fn bound_num(v: f64) -> String {
-    let s = num(v);
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s
     }
 }
 
@@ -1101,11 +1082,7 @@ pub fn build_view_for(run: &RunData, data: &ReportData, lang: Lang, markup: Mark
                 Severity::Info => "🟢 Info",
             }
             .into(),
-            severity_key: match inc.severity {
-                Severity::Critical => "critical",
-                Severity::Warning => "warning",
-                Severity::Info => "info",
-            },
+            severity_key: inc.severity.label(),
             description: inc.description.clone(),
             action: opt(&inc.action),
             resolution: opt(&inc.resolution),
@@ -1442,6 +1419,7 @@ pub fn build_view_for(run: &RunData, data: &ReportData, lang: Lang, markup: Mark
             team,
         },
         scope,
+        story: super::story::story(data, events, m, &clock, tz_label(tz)),
         exec: ExecSummary {
             index_created,
             index_text,

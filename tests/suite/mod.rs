@@ -4,6 +4,7 @@ mod cli;
 mod compare;
 mod corpus;
 mod counts;
+mod first_screen;
 mod html;
 mod init;
 mod inputs;
