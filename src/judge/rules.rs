@@ -78,6 +78,9 @@ pub struct LogFacts {
     pub ddl_outcome: Option<DdlOutcome>,
     pub ddl_error: Option<String>,
     pub rollback: bool,
+    /// The index was verified, then dropped by a rollback that verified it
+    /// absent: not in place now.
+    pub index_dropped: bool,
     /// Every kill switch check, and each planned one that never ran.
     pub checkpoints: Vec<Checkpoint>,
     pub incidents_critical: usize,
@@ -116,9 +119,13 @@ pub fn log_facts(events: &[EventRecord], planned_checkpoints: &[String]) -> LogF
                 f.ddl_outcome = Some(*outcome);
                 f.ddl_error = error.clone();
             }
-            Event::RollbackDecision { .. }
-            | Event::RollbackStart { .. }
-            | Event::RollbackEnd { .. } => f.rollback = true,
+            Event::RollbackEnd { success, .. } => {
+                f.rollback = true;
+                // Verified absent by the rollback: whatever verification
+                // found before tells the past.
+                f.index_dropped |= *success && f.verification.is_some();
+            }
+            Event::RollbackDecision { .. } | Event::RollbackStart { .. } => f.rollback = true,
             Event::PhaseEnd { phase, status } => {
                 ended.push(*phase);
                 if *status != PhaseStatus::Done {
@@ -396,6 +403,11 @@ pub fn decide(evidence: &Evidence, thresholds: &Thresholds) -> Decision {
 
     // 7. Index verified.
     let (passed, detail) = verify_index(manifest, facts.verification.as_ref());
+    let detail = if passed && facts.index_dropped {
+        format!("when verified, {detail}; dropped since by the rollback: not in place now")
+    } else {
+        detail
+    };
     push(RuleId::IndexVerified, passed, detail);
 
     // 8. No data is not health.

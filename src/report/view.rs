@@ -332,6 +332,9 @@ pub struct CheckRow {
 #[derive(Debug, Serialize)]
 pub struct VerificationView {
     pub recorded: bool,
+    /// When it was verified, and, after a rollback that dropped the index,
+    /// that the checks tell the past.
+    pub when: Option<String>,
     pub rows: Vec<CheckRow>,
     pub show_index_sql: String,
     pub show_index_output: String,
@@ -686,7 +689,7 @@ pub fn build_view_for(run: &RunData, data: &ReportData, lang: Lang, markup: Mark
     let events = &run.events;
     let ddl = ddl_view(m, events, &missing);
     let rollback = rollback_view(events, data, &clock, &missing);
-    let verification = verification_view(m, events, &missing);
+    let verification = verification_view(m, events, &clock, &missing);
 
     let latency_metric = [MetricId::RequestLatencyP99Ms, MetricId::QueryLatencyP99Ms]
         .into_iter()
@@ -1770,8 +1773,33 @@ fn rollback_view(
     v
 }
 
-fn verification_view(m: &Manifest, events: &[EventRecord], missing: &str) -> VerificationView {
+fn verification_view(
+    m: &Manifest,
+    events: &[EventRecord],
+    clock: &Clock,
+    missing: &str,
+) -> VerificationView {
     let t = &m.target;
+    let verified_at = events.iter().rev().find_map(|e| match &e.event {
+        Event::Verification { .. } => Some(unix(&e.ts)),
+        _ => None,
+    });
+    let dropped_at = verified_at.and_then(|v| {
+        events.iter().find_map(|e| match &e.event {
+            Event::RollbackEnd { success: true, .. } if unix(&e.ts) >= v => Some(unix(&e.ts)),
+            _ => None,
+        })
+    });
+    let zone = tz_label(clock.tz);
+    let when = verified_at.map(|v| match dropped_at {
+        Some(d) => format!(
+            "Verified at {} ({zone}). The rollback dropped the index at {}: these checks tell \
+             the index as it was then; it is not in place now.",
+            clock.hms(v),
+            clock.hms(d)
+        ),
+        None => format!("Verified at {} ({zone}).", clock.hms(v)),
+    });
     let rec = events.iter().rev().find_map(|e| match &e.event {
         Event::Verification {
             index_exists,
@@ -1801,6 +1829,7 @@ fn verification_view(m: &Manifest, events: &[EventRecord], missing: &str) -> Ver
     let Some((exists, columns, itype, etype, ekey, query, show_out, explain_out)) = rec else {
         return VerificationView {
             recorded: false,
+            when: None,
             rows: [
                 "Index exists in SHOW INDEX",
                 "Index usable by query",
@@ -1839,6 +1868,7 @@ fn verification_view(m: &Manifest, events: &[EventRecord], missing: &str) -> Ver
     let (usable, same_cols, type_ok) = (checks.usable, checks.same_columns, checks.right_type);
     VerificationView {
         recorded: true,
+        when,
         rows: vec![
             CheckRow {
                 check: "Index exists in SHOW INDEX".into(),

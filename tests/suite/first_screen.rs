@@ -146,3 +146,34 @@ fn the_html_decision_box_tells_the_same_story() {
         );
     }
 }
+
+#[test]
+fn after_a_rollback_the_verification_tells_the_past() {
+    let built = build("samples/run-002", &["--lang", "en"]);
+    let md = &built.markdown;
+    assert!(
+        md.contains(
+            "_Verified at 02:56:13 (UTC+7). The rollback dropped the index at 03:11:49: these \
+             checks tell the index as it was then; it is not in place now._"
+        ),
+        "6.1"
+    );
+    let rule = built.summary["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["rule"] == "index_verified")
+        .unwrap();
+    assert_eq!(rule["passed"], true);
+    assert!(
+        rule["detail"]
+            .as_str()
+            .unwrap()
+            .ends_with("; dropped since by the rollback: not in place now"),
+        "{rule}"
+    );
+    // Without a rollback, verification is told in its time and nothing more.
+    let approved = build("samples/run-001", &["--lang", "en"]);
+    assert!(approved.markdown.contains("_Verified at "));
+    assert!(!approved.markdown.contains("not in place now"));
+}
