@@ -120,10 +120,94 @@ pub fn render_html(
             minijinja::Value::from_safe_string(c.svg.clone()),
         )
     }));
-    tmpl.render(minijinja::context! {
+    let html = tmpl.render(minijinja::context! {
         svg => svg,
         ..minijinja::Value::from(minijinja::value::Serde(view))
-    })
+    })?;
+    Ok(drawn_marks(&html))
+}
+
+/// The emoji a report uses as marks, and what the page draws instead: a
+/// shape in CSS with, where it has one, a glyph every text font has (✓ ✕ ↻
+/// i). A machine without a colour-emoji font (Debian's chromium brings
+/// none) would show every emoji as the same empty box; the words beside the
+/// marks (Pass, CRITICAL, ...) carry the meaning either way. Decorative
+/// emoji (🎯 ⏱️ 📈) are dropped.
+const MARKS: [(&str, &str); 17] = [
+    (
+        "✅",
+        r#"<span class="mk mk-ok" aria-hidden="true">✓</span>"#,
+    ),
+    (
+        "❌",
+        r#"<span class="mk mk-bad" aria-hidden="true">✕</span>"#,
+    ),
+    (
+        "⛔",
+        r#"<span class="mk mk-bad" aria-hidden="true">✕</span>"#,
+    ),
+    (
+        "🔴",
+        r#"<span class="mk mk-dot mk-crit" aria-hidden="true"></span>"#,
+    ),
+    (
+        "🟠",
+        r#"<span class="mk mk-dot mk-warn" aria-hidden="true"></span>"#,
+    ),
+    (
+        "🟢",
+        r#"<span class="mk mk-dot mk-okdot" aria-hidden="true"></span>"#,
+    ),
+    (
+        "⚪",
+        r#"<span class="mk mk-dot mk-none" aria-hidden="true"></span>"#,
+    ),
+    (
+        "⬜",
+        r#"<span class="mk mk-box" aria-hidden="true"></span>"#,
+    ),
+    (
+        "🔄",
+        r#"<span class="mk mk-info" aria-hidden="true">↻</span>"#,
+    ),
+    (
+        "💡",
+        r#"<span class="mk mk-info" aria-hidden="true">i</span>"#,
+    ),
+    (
+        "⏭️",
+        r#"<span class="mk mk-info" aria-hidden="true">»</span>"#,
+    ),
+    ("⚠️", "⚠"),
+    ("🎯 ", ""),
+    ("⏱️ ", ""),
+    ("📈 ", ""),
+    ("📋 ", ""),
+    ("📊 ", ""),
+];
+
+/// `html` with each emoji mark replaced by [`MARKS`], outside the charts'
+/// SVG (whose text is drawn by the chart, not by a font of the page).
+fn drawn_marks(html: &str) -> String {
+    let mut out = String::with_capacity(html.len() + html.len() / 8);
+    let mut rest = html;
+    loop {
+        let (text, svg) = match rest.find("<svg") {
+            Some(i) => rest.split_at(i),
+            None => (rest, ""),
+        };
+        let mut t = text.to_string();
+        for (emoji, drawn) in MARKS {
+            t = t.replace(emoji, drawn);
+        }
+        out.push_str(&t);
+        if svg.is_empty() {
+            return out;
+        }
+        let end = svg.find("</svg>").map_or(svg.len(), |i| i + "</svg>".len());
+        out.push_str(&svg[..end]);
+        rest = &svg[end..];
+    }
 }
 
 /// `summary.json`: the report's data, pretty-printed.
@@ -136,6 +220,19 @@ pub fn render_json(data: &ReportData) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn marks_are_drawn_outside_the_charts_only() {
+        let html = "<p>✅ Pass ❌ Fail</p><svg><text>✅</text></svg><td>🔴 CRITICAL ⚠️</td>";
+        let drawn = drawn_marks(html);
+        assert_eq!(
+            drawn,
+            "<p><span class=\"mk mk-ok\" aria-hidden=\"true\">✓</span> Pass \
+             <span class=\"mk mk-bad\" aria-hidden=\"true\">✕</span> Fail</p>\
+             <svg><text>✅</text></svg>\
+             <td><span class=\"mk mk-dot mk-crit\" aria-hidden=\"true\"></span> CRITICAL ⚠</td>"
+        );
+    }
 
     #[test]
     fn slugs_match_github_for_the_templates_headings() {

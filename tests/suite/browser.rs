@@ -468,6 +468,12 @@ const INSPECT: &str = r#"(() => {
     resources: performance.getEntriesByType('resource').map(e => e.name),
     height: document.documentElement.scrollHeight,
     width: document.documentElement.scrollWidth,
+    // Marks that need a colour-emoji font to be told apart, in the text the
+    // page shows (the charts' SVG text aside).
+    emoji: (document.body.innerText.match(/[\u{1F300}-\u{1FAFF}\u{2705}\u{274C}\u{26D4}\u{2B1C}\u{FE0F}]/gu) || []),
+    // The drawn marks: each a visible box, coloured by its kind.
+    marks: [...document.querySelectorAll('.mk')].map(m => ({ cls: m.className, ...box(m),
+      colour: getComputedStyle(m).backgroundColor, border: getComputedStyle(m).borderTopColor })),
   };
 })()"#;
 
@@ -805,6 +811,34 @@ fn report_html_of_both_samples_in_headless_chromium() {
         }
         if info["width"].as_f64().unwrap_or(0.0) > f64::from(WIDTH) {
             fail(format!("page scrolls sideways: {}", info["width"]));
+        }
+
+        // Status marks drawn without an emoji font: none left in the text,
+        // each drawn one visible, and pass and fail in different colours.
+        if !info["emoji"].as_array().unwrap().is_empty() {
+            fail(format!("emoji marks left in the page: {}", info["emoji"]));
+        }
+        let marks = info["marks"].as_array().unwrap();
+        if marks.len() < 10 {
+            fail(format!("{} drawn marks", marks.len()));
+        }
+        let colour_of = |cls: &str| {
+            marks
+                .iter()
+                .find(|m| m["cls"].as_str().unwrap_or("").ends_with(cls))
+                .map(|m| m["colour"].clone())
+        };
+        for m in marks {
+            if m["w"].as_f64().unwrap_or(0.0) < 6.0 || m["h"].as_f64().unwrap_or(0.0) < 6.0 {
+                fail(format!("a mark drawn too small to see: {m}"));
+            }
+        }
+        if colour_of("mk-ok").is_none() || colour_of("mk-ok") == colour_of("mk-bad") {
+            fail(format!(
+                "pass and fail marks not told apart: {:?} {:?}",
+                colour_of("mk-ok"),
+                colour_of("mk-bad")
+            ));
         }
 
         // Thai by default, drawn in a font that has Thai letters.

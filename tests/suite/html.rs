@@ -258,8 +258,11 @@ fn both_samples_write_html_and_charts_linked_and_inlined() {
         }
         assert!(html.contains("@media print"));
         assert!(html.contains("\"Noto Sans Thai\""));
-        // Status reads without colour: a word (and an icon) in every cell.
-        assert!(html.contains("<span class=\"st st-OK\">✅ OK</span>"));
+        // Status reads without colour: a word (and a drawn mark, no emoji
+        // font needed) in every cell.
+        assert!(html.contains(
+            "<span class=\"st st-OK\"><span class=\"mk mk-ok\" aria-hidden=\"true\">✓</span> OK</span>"
+        ));
         assert!(!html.contains("_(ไม่มีข้อมูล)_"), "no Markdown italics in HTML");
         // Dashboards are plain links, nothing loads them.
         assert!(
