@@ -1,7 +1,7 @@
 //! The view model: the report's data and the run's record turned into the
 //! already-formatted strings the templates print. Templates compute nothing.
 
-use super::format::{bound_num, num};
+use super::format::{bound_num, duration, num};
 use super::labels::{Lang, labels};
 use super::summary::ReportData;
 use crate::judge::analysis::unix;
@@ -433,14 +433,6 @@ fn with_unit(v: f64, unit: &str) -> String {
     crate::model::with_unit(num(v), unit)
 }
 
-fn minutes(secs: f64) -> String {
-    if secs < 120.0 {
-        format!("{secs:.0} s")
-    } else {
-        format!("{:.1} min", secs / 60.0)
-    }
-}
-
 fn hours_minutes(secs: f64) -> String {
     let total = (secs / 60.0).round() as i64;
     format!("{}:{:02}", total / 60, total % 60)
@@ -805,7 +797,7 @@ pub fn build_view_for(run: &RunData, data: &ReportData, lang: Lang, markup: Mark
             end: p.actual.map_or(missing.clone(), |s| clock.hm(s.end)),
             duration: p
                 .actual
-                .map_or(missing.clone(), |s| minutes(s.duration_s())),
+                .map_or(missing.clone(), |s| duration(s.duration_s())),
             status: match p.status {
                 Some(PhaseStatus::Done) => "✅ Done".into(),
                 Some(PhaseStatus::Failed) => "❌ Failed".into(),
@@ -1561,9 +1553,7 @@ fn ddl_view(m: &Manifest, events: &[EventRecord], missing: &str) -> DdlView {
                     DdlOutcome::Killed => "killed",
                 },
                 error.clone(),
-                secs.map_or(missing.to_string(), |s| {
-                    format!("{s:.1} s ({})", minutes(s))
-                }),
+                secs.map_or(missing.to_string(), duration),
             )
         }
         (Some(_), None) => ("not finished", None, missing.to_string()),
@@ -1710,7 +1700,7 @@ fn rollback_view(
                     }
                 );
                 if let Some(s) = started {
-                    v.duration = minutes(t - s);
+                    v.duration = duration(t - s);
                 }
             }
             Event::PostRollbackCheck {
@@ -1768,7 +1758,7 @@ fn rollback_view(
         .find(|p| p.phase == Phase::After)
         .and_then(|p| p.actual)
     {
-        v.post_monitoring = minutes(after.duration_s());
+        v.post_monitoring = duration(after.duration_s());
     }
     v
 }
