@@ -8,7 +8,6 @@ use crate::model::RunData;
 use crate::report::{self, Lang, ReportData, summary::ThresholdsUsed};
 use crate::thresholds::Thresholds;
 use anyhow::Context;
-use sha2::{Digest, Sha256};
 use std::path::{Component, Path, PathBuf};
 
 /// Output formats.
@@ -78,12 +77,7 @@ pub fn load_thresholds(path: Option<&Path>) -> Result<ThresholdsUsed, InputError
             let values = Thresholds::from_toml_bytes(p, &bytes)?;
             Ok(ThresholdsUsed {
                 source: p.display().to_string(),
-                sha256: Some(
-                    Sha256::digest(&bytes)
-                        .iter()
-                        .map(|b| format!("{b:02x}"))
-                        .collect(),
-                ),
+                sha256: Some(crate::ingest::digest::sha256_hex(&bytes)),
                 values,
             })
         }

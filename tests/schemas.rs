@@ -7,6 +7,7 @@
 //! - `cargo run --example gen_samples -- samples` reproduces `samples/` byte for byte.
 
 use canary_report::model::{EventRecord, Manifest};
+use canary_report::report::summary::ReportData;
 use canary_report::thresholds::Thresholds;
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -39,6 +40,10 @@ fn generated_schemas() -> Vec<(&'static str, String)> {
         (
             "thresholds.schema.json",
             pretty(schemars::schema_for!(Thresholds)),
+        ),
+        (
+            "summary.schema.json",
+            pretty(schemars::schema_for!(ReportData)),
         ),
     ]
 }
@@ -215,4 +220,39 @@ fn generator_reproduces_the_samples() {
         "{}\nregenerate with `cargo run --example gen_samples -- samples`",
         problems.join("\n")
     );
+}
+
+/// Each sample's summary.json, as `build` writes it, is valid against
+/// summary.schema.json, and reads back as the same data.
+#[test]
+fn summaries_are_valid_against_their_schema() {
+    let schema = load_schema("summary.schema.json");
+    let mut problems = Vec::new();
+    for dir in sample_dirs() {
+        let out = tempfile::tempdir().expect("a temporary directory");
+        let built = std::process::Command::new(env!("CARGO_BIN_EXE_canary-report"))
+            .args(["build", "--quiet", "--format", "json", "--out"])
+            .arg(out.path())
+            .arg(&dir)
+            .output()
+            .expect("canary-report runs");
+        assert!(
+            built.status.code().is_some_and(|c| c == 0 || c == 3),
+            "{}: {}",
+            dir.display(),
+            String::from_utf8_lossy(&built.stderr)
+        );
+        let path = out.path().join("summary.json");
+        let text = std::fs::read_to_string(&path).expect("summary.json written");
+        let value: Value = serde_json::from_str(&text).expect("summary.json is JSON");
+        problems.extend(errors(
+            &schema,
+            &value,
+            &dir.join("summary.json").display().to_string(),
+        ));
+        if let Err(e) = serde_json::from_str::<ReportData>(&text) {
+            problems.push(format!("{}: does not deserialize: {e}", dir.display()));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

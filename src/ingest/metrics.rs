@@ -151,6 +151,10 @@ pub fn read_metrics_with(run_dir: &Path, mapping: &Mapping) -> Result<Metrics, I
             .extend(samples.notes.iter().map(|note| format!("{rel}: {note}")));
         let (first, last) = time_range(&samples);
         out.sources.push(SourceFile {
+            // Read again once parsed (from the page cache): 0.5 s for 850 MB
+            // with SHA-NI. A file rewritten in between would show a hash of
+            // its new bytes; run directories are written before `build`.
+            sha256: super::digest::sha256_of_file(&path).ok(),
             path: rel,
             format: format.to_owned(),
             rows: samples.rows,

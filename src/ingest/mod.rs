@@ -7,6 +7,7 @@
 //! where they are known; nothing here panics on any input.
 
 mod csv_fast;
+pub mod digest;
 mod events;
 mod grafana;
 mod long_csv;

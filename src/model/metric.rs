@@ -399,6 +399,10 @@ pub struct SourceFile {
     pub format: String,
     pub rows: u64,
     pub bytes: u64,
+    /// The SHA-256 of the file's bytes, in hex: which exact file the report
+    /// was made from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
     /// The first and last sample's time: whether the file covers the run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first: Option<UnixSeconds>,

@@ -75,6 +75,8 @@ pub struct ReportView {
     pub dashboards: Vec<LinkRow>,
     pub documents: Vec<LinkRow>,
     pub inputs: Vec<InputRow>,
+    /// The tool and its version: `canary-report 0.1.0`.
+    pub generator: String,
     pub thresholds_source: String,
     pub thresholds_sha256: Option<String>,
     pub warnings: Vec<String>,
@@ -417,6 +419,7 @@ pub struct InputRow {
     pub format: String,
     pub rows: u64,
     pub bytes: u64,
+    pub sha256: Option<String>,
 }
 
 fn tz_label(tz: FixedOffset) -> String {
@@ -1484,8 +1487,10 @@ pub fn build_view_for(run: &RunData, data: &ReportData, lang: Lang, markup: Mark
                 format: s.format.clone(),
                 rows: s.rows,
                 bytes: s.bytes,
+                sha256: s.sha256.clone(),
             })
             .collect(),
+        generator: data.generator.clone(),
         thresholds_source: data.thresholds.source.clone(),
         thresholds_sha256: data.thresholds.sha256.clone(),
         warnings: data.warnings.clone(),

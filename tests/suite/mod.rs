@@ -13,6 +13,7 @@ mod junit;
 mod perf_stats;
 mod progress;
 mod properties;
+mod provenance;
 mod samples;
 mod significance;
 mod snapshots;
