@@ -432,6 +432,27 @@ fn tz_label(tz: FixedOffset) -> String {
     }
 }
 
+/// A change from the baseline `b` to `x` in the terms the metric is judged
+/// in: relative for a metric with a relative bound (query latency +42.1%);
+/// otherwise the difference, in percentage points for a percentage (CPU
+/// 24.2% to 54.8% is +30.6 pp, not +126.6%) and in the metric's unit else
+/// (replication lag 1.06 s to 49.6 s is +48.5 s, not +4557.5%: a relative
+/// change on a near-zero baseline says nothing).
+fn change_text(b: f64, x: f64, relative_pct: f64, unit: &str, kind: BoundKind) -> String {
+    match kind {
+        BoundKind::IncreasePct | BoundKind::DecreasePct => format!("{relative_pct:+.1}%"),
+        _ => {
+            let d = x - b;
+            let sign = if d < 0.0 { "-" } else { "+" };
+            if unit == "%" {
+                format!("{sign}{} pp", num(d.abs()))
+            } else {
+                format!("{sign}{}", with_unit(d.abs(), unit))
+            }
+        }
+    }
+}
+
 fn with_unit(v: f64, unit: &str) -> String {
     crate::model::with_unit(num(v), unit)
 }
@@ -934,9 +955,14 @@ pub fn build_view_for(run: &RunData, data: &ReportData, lang: Lang, markup: Mark
                     let v = &r.verdict;
                     let cell = |value: Option<f64>, delta: Option<f64>| match value {
                         None => "—".to_string(),
-                        Some(x) => match delta {
-                            Some(d) => format!("{} ({d:+.1}%)", with_unit(x, &r.unit)),
-                            None => with_unit(x, &r.unit),
+                        Some(x) => match (delta, v.baseline_value) {
+                            (Some(d), Some(b)) => format!(
+                                "{} ({})",
+                                with_unit(x, &r.unit),
+                                change_text(b, x, d, &r.unit, r.bound_kind)
+                            ),
+                            (Some(d), None) => format!("{} ({d:+.1}%)", with_unit(x, &r.unit)),
+                            (None, _) => with_unit(x, &r.unit),
                         },
                     };
                     let th = data.thresholds.values.for_metric(r.metric);
@@ -2173,6 +2199,29 @@ pub fn significance_view(data: &ReportData, lang: Lang) -> SignificanceView {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_change_is_told_in_the_terms_the_metric_is_judged_in() {
+        // A percentage with an absolute bound: percentage points.
+        assert_eq!(
+            change_text(24.2, 54.8, 126.4, "%", BoundKind::Above),
+            "+30.6 pp"
+        );
+        assert_eq!(
+            change_text(99.4, 98.2, -1.2, "%", BoundKind::Below),
+            "-1.20 pp"
+        );
+        // A near-zero baseline with an absolute bound: the difference.
+        assert_eq!(
+            change_text(1.06, 49.6, 4557.5, "s", BoundKind::Above),
+            "+48.5 s"
+        );
+        // A relative bound: relative, as it is judged.
+        assert_eq!(
+            change_text(7.91, 23.75, 200.1, "ms", BoundKind::IncreasePct),
+            "+200.1%"
+        );
+    }
     use crate::model::parse_offset;
 
     #[test]
